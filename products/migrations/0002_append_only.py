@@ -1,0 +1,8 @@
+from django.db import migrations
+
+from meshplatform.appendonly import append_only
+
+
+class Migration(migrations.Migration):
+    dependencies = [("products", "0001_initial")]
+    operations = [append_only("products_contractversion")]

@@ -1,0 +1,180 @@
+"""What: data products, their ports and their versioned, immutable contracts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from domains.models import Domain, Membership
+from domains.permissions import sees_everything
+
+
+class Classification(models.TextChoices):
+    PUBLIC = "public", "Public"
+    INTERNAL = "internal", "Internal"
+    CONFIDENTIAL = "confidential", "Confidential"
+    RESTRICTED = "restricted", "Restricted"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return list(cls.values).index(value)
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    DEPRECATED = "deprecated", "Deprecated"
+    RETIRED = "retired", "Retired"
+
+
+LEGAL_TRANSITIONS: dict[str, set[str]] = {
+    Status.DRAFT: {Status.ACTIVE, Status.RETIRED},
+    Status.ACTIVE: {Status.DEPRECATED},
+    Status.DEPRECATED: {Status.ACTIVE, Status.RETIRED},
+    Status.RETIRED: set(),
+}
+
+
+def status_path(start: str, goal: str) -> list[str]:
+    """The shortest legal sequence of statuses after `start` that reaches `goal` ([] if none)."""
+    paths: dict[str, list[str]] = {start: []}
+    frontier = [start]
+    while frontier:
+        current = frontier.pop(0)
+        for nxt in sorted(LEGAL_TRANSITIONS[current]):
+            if nxt not in paths:
+                paths[nxt] = [*paths[current], nxt]
+                frontier.append(nxt)
+    return paths.get(goal, []) if goal != start else []
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DataProductQuerySet(models.QuerySet["DataProduct"]):
+    def visible_to(self, user: Any) -> DataProductQuerySet:
+        """Everyone signed in discovers non-restricted products; restricted ones only
+        their domain's members, the governance council and admins."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if sees_everything(user):
+            return self
+        member_of = Membership.objects.filter(user=user).values("domain_id")
+        return self.filter(~Q(classification=Classification.RESTRICTED) | Q(domain__in=member_of))
+
+    def for_listing(self) -> DataProductQuerySet:
+        return self.select_related("domain", "owner", "current_contract").prefetch_related("tags")
+
+
+class DataProduct(models.Model):
+    """A dataset a domain publishes as a product, addressed as `domain/product`."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="products")
+    slug = models.SlugField(max_length=63)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="products")
+    classification = models.CharField(
+        max_length=16, choices=Classification.choices, default=Classification.INTERNAL
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    current_contract = models.OneToOneField(
+        "ContractVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DataProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain__slug", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "slug"], name="product_slug_unique_in_domain")
+        ]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["classification"])]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def address(self) -> str:
+        return f"{self.domain.slug}/{self.slug}"
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in LEGAL_TRANSITIONS[self.status]
+
+    def can_be_activated(self) -> bool:
+        return self.current_contract_id is not None
+
+
+class Port(models.Model):
+    """Where data comes from (input) or what the product serves (output, a managed table)."""
+
+    class Direction(models.TextChoices):
+        INPUT = "input", "Input"
+        OUTPUT = "output", "Output"
+
+    product = models.ForeignKey(DataProduct, on_delete=models.CASCADE, related_name="ports")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    name = models.SlugField(max_length=63)
+    description = models.TextField(blank=True)
+    contract_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["direction", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "direction", "name"], name="port_name_unique_in_product"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product}:{self.name}"
+
+
+class ContractVersion(models.Model):
+    """One published version of a product's ODCS contract. Never changed after publishing:
+    the submitted document is kept verbatim, with a normalised form for queries and diffs."""
+
+    product = models.ForeignKey(DataProduct, on_delete=models.PROTECT, related_name="contracts")
+    contract_id = models.CharField(max_length=200)
+    version = models.CharField(max_length=64)
+    major = models.PositiveIntegerField()
+    minor = models.PositiveIntegerField()
+    patch = models.PositiveIntegerField()
+    api_version = models.CharField(max_length=16)
+    document = models.TextField()
+    document_format = models.CharField(max_length=8)
+    sha256 = models.CharField(max_length=64)
+    normalized = models.JSONField()
+    changes = models.JSONField(default=list)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-major", "-minor", "-patch", "-published_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "version"], name="contract_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.version}"
+
+    @property
+    def breaking_changes(self) -> list[dict[str, Any]]:
+        return [change for change in self.changes if change.get("breaking")]
