@@ -33,9 +33,9 @@ def append_only(table: str) -> migrations.RunPython:
     def forwards(apps: Any, schema_editor: Any) -> None:
         vendor = schema_editor.connection.vendor
         if vendor == "postgresql":
-            schema_editor.execute(POSTGRES.format(table=table))
+            schema_editor.execute(POSTGRES.format(table=table), None)
         elif vendor == "sqlite":
             for statement in SQLITE:
-                schema_editor.execute(statement.format(table=table))
+                schema_editor.execute(statement.format(table=table), None)
 
     return migrations.RunPython(forwards, migrations.RunPython.noop)
