@@ -39,7 +39,8 @@ class ApplyResult:
 
 
 def _split(files: list[tuple[str, str]]) -> tuple[list[ProductDescriptor], dict[str, list[str]]]:
-    descriptors, contracts = [], {}
+    descriptors: list[ProductDescriptor] = []
+    contracts: dict[str, list[str]] = {}
     for name, text in files:
         try:
             document, _ = load_document(text)
