@@ -30,7 +30,7 @@ def create_domain(
     if owner_username:
         owner = get_user_model().objects.filter(username=owner_username, is_active=True).first()
         if owner is None:
-            raise NotFound(f"No active user '{owner_username}'.", fields={"owner": "No such user."})
+            raise Invalid(f"No active user '{owner_username}'.", fields={"owner": "No such user."})
     domain = Domain.objects.create(slug=slug, name=name, description=description)
     audit.record(
         actor=actor, action="domain.created", target=domain, domain_slug=slug,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
@@ -44,6 +44,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Render every error as {"error": {"code", "message", "fields"?}}."""
     if isinstance(exc, PlatformError):
         return Response({"error": exc.as_dict()}, status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig):
+        body = {"code": "too_large", "message": "The request body is too large."}
+        return Response({"error": body}, status=413)
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"error": {"code": "bad_request", "message": "Bad request."}}, status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -23,3 +23,6 @@ urlpatterns = [
     path("", include("domains.urls")),
     path("", include("governance.urls")),
 ]
+
+handler404 = "meshplatform.errorpages.not_found"
+handler500 = "meshplatform.errorpages.server_error"

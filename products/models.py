@@ -73,7 +73,16 @@ class DataProductQuerySet(models.QuerySet["DataProduct"]):
         return self.filter(~Q(classification=Classification.RESTRICTED) | Q(domain__in=member_of))
 
     def for_listing(self) -> DataProductQuerySet:
-        return self.select_related("domain", "owner", "current_contract").prefetch_related("tags")
+        # Lists never show a contract's text, which can be a megabyte per product.
+        return (
+            self.select_related("domain", "owner", "current_contract")
+            .defer(
+                "current_contract__document",
+                "current_contract__normalized",
+                "current_contract__changes",
+            )
+            .prefetch_related("tags")
+        )
 
 
 class DataProduct(models.Model):

@@ -12,8 +12,8 @@ from typing import Any
 
 from django.db import transaction
 
-from domains.models import Domain
-from domains.permissions import can_edit_products
+from domains.models import Domain, Role
+from domains.permissions import can_edit_products, role_in
 from governance import audit
 from meshplatform.errors import Conflict, Forbidden, Invalid
 from products.contracts import check_version_bump, diff_contracts, parse_contract
@@ -47,6 +47,15 @@ def _check_classification(value: str) -> None:
         )
 
 
+def _check_owner(domain: Domain, owner: Any) -> None:
+    """A product's owner is accountable for it, so they work in its domain."""
+    if role_in(owner, domain) not in {Role.OWNER, Role.ENGINEER}:
+        raise Invalid(
+            f"{owner.username} is not an engineer or owner of '{domain.slug}'.",
+            fields={"owner": "Must be an engineer or owner of the domain."},
+        )
+
+
 def _set_tags(product: DataProduct, names: Iterable[str]) -> None:
     cleaned = sorted({name.strip().lower() for name in names if name.strip()})
     tags = [Tag.objects.get_or_create(name=name)[0] for name in cleaned]
@@ -68,6 +77,8 @@ def register_product(
     """Register a draft product in a domain; it goes active once it has a contract."""
     _require_editor(actor, domain)
     _check_classification(classification)
+    if owner is not None:
+        _check_owner(domain, owner)
     if DataProduct.objects.filter(domain=domain, slug=slug).exists():
         raise Conflict(
             f"'{domain.slug}/{slug}' already exists.",
@@ -101,6 +112,8 @@ def update_product(*, product: DataProduct, actor: Any, **changes: Any) -> DataP
         )
     if "classification" in changes:
         _check_classification(changes["classification"])
+    if changes.get("owner") is not None and changes["owner"] != product.owner:
+        _check_owner(product.domain, changes["owner"])
     before = product_snapshot(product)
     for field in ("title", "description", "classification", "owner"):
         if field in changes:

@@ -6,104 +6,204 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('domains', '0001_initial'),
+        ("domains", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ContractVersion',
+            name="ContractVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contract_id', models.CharField(max_length=200)),
-                ('version', models.CharField(max_length=64)),
-                ('major', models.PositiveIntegerField()),
-                ('minor', models.PositiveIntegerField()),
-                ('patch', models.PositiveIntegerField()),
-                ('api_version', models.CharField(max_length=16)),
-                ('document', models.TextField()),
-                ('document_format', models.CharField(max_length=8)),
-                ('sha256', models.CharField(max_length=64)),
-                ('normalized', models.JSONField()),
-                ('changes', models.JSONField(default=list)),
-                ('published_at', models.DateTimeField(auto_now_add=True)),
-                ('published_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("contract_id", models.CharField(max_length=200)),
+                ("version", models.CharField(max_length=64)),
+                ("major", models.PositiveIntegerField()),
+                ("minor", models.PositiveIntegerField()),
+                ("patch", models.PositiveIntegerField()),
+                ("api_version", models.CharField(max_length=16)),
+                ("document", models.TextField()),
+                ("document_format", models.CharField(max_length=8)),
+                ("sha256", models.CharField(max_length=64)),
+                ("normalized", models.JSONField()),
+                ("changes", models.JSONField(default=list)),
+                ("published_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-major', '-minor', '-patch', '-published_at'],
+                "ordering": ["-major", "-minor", "-patch", "-published_at"],
             },
         ),
         migrations.CreateModel(
-            name='DataProduct',
+            name="DataProduct",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=63)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('classification', models.CharField(choices=[('public', 'Public'), ('internal', 'Internal'), ('confidential', 'Confidential'), ('restricted', 'Restricted')], default='internal', max_length=16)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('deprecated', 'Deprecated'), ('retired', 'Retired')], default='draft', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('current_contract', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='products.contractversion')),
-                ('domain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='products', to='domains.domain')),
-                ('owner', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tags', models.ManyToManyField(blank=True, related_name='products', to='products.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=63)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "classification",
+                    models.CharField(
+                        choices=[
+                            ("public", "Public"),
+                            ("internal", "Internal"),
+                            ("confidential", "Confidential"),
+                            ("restricted", "Restricted"),
+                        ],
+                        default="internal",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("active", "Active"),
+                            ("deprecated", "Deprecated"),
+                            ("retired", "Retired"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "current_contract",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="products.contractversion",
+                    ),
+                ),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="products",
+                        to="domains.domain",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(blank=True, related_name="products", to="products.tag"),
+                ),
             ],
             options={
-                'ordering': ['domain__slug', 'slug'],
+                "ordering": ["domain__slug", "slug"],
             },
         ),
         migrations.AddField(
-            model_name='contractversion',
-            name='product',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contracts', to='products.dataproduct'),
+            model_name="contractversion",
+            name="product",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="contracts",
+                to="products.dataproduct",
+            ),
         ),
         migrations.CreateModel(
-            name='Port',
+            name="Port",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('input', 'Input'), ('output', 'Output')], max_length=8)),
-                ('name', models.SlugField(max_length=63)),
-                ('description', models.TextField(blank=True)),
-                ('contract_id', models.CharField(blank=True, max_length=200)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ports', to='products.dataproduct')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("input", "Input"), ("output", "Output")], max_length=8
+                    ),
+                ),
+                ("name", models.SlugField(max_length=63)),
+                ("description", models.TextField(blank=True)),
+                ("contract_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ports",
+                        to="products.dataproduct",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['direction', 'name'],
+                "ordering": ["direction", "name"],
             },
         ),
         migrations.AddConstraint(
-            model_name='contractversion',
-            constraint=models.UniqueConstraint(fields=('product', 'version'), name='contract_version_unique'),
+            model_name="contractversion",
+            constraint=models.UniqueConstraint(
+                fields=("product", "version"), name="contract_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='port',
-            constraint=models.UniqueConstraint(fields=('product', 'direction', 'name'), name='port_name_unique_in_product'),
+            model_name="port",
+            constraint=models.UniqueConstraint(
+                fields=("product", "direction", "name"), name="port_name_unique_in_product"
+            ),
         ),
         migrations.AddIndex(
-            model_name='dataproduct',
-            index=models.Index(fields=['status'], name='products_da_status_28b163_idx'),
+            model_name="dataproduct",
+            index=models.Index(fields=["status"], name="products_da_status_28b163_idx"),
         ),
         migrations.AddIndex(
-            model_name='dataproduct',
-            index=models.Index(fields=['classification'], name='products_da_classif_321c2d_idx'),
+            model_name="dataproduct",
+            index=models.Index(fields=["classification"], name="products_da_classif_321c2d_idx"),
         ),
         migrations.AddConstraint(
-            model_name='dataproduct',
-            constraint=models.UniqueConstraint(fields=('domain', 'slug'), name='product_slug_unique_in_domain'),
+            model_name="dataproduct",
+            constraint=models.UniqueConstraint(
+                fields=("domain", "slug"), name="product_slug_unique_in_domain"
+            ),
         ),
     ]

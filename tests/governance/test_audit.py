@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.db.models import QuerySet
 
 from governance.audit import record, verify_chain
 from governance.models import AuditEvent
@@ -11,7 +14,7 @@ from products import services
 
 
 @pytest.fixture
-def chain(people):  # noqa: ANN001, ANN201
+def chain(people) -> QuerySet[AuditEvent]:
     product = people.internal
     for title in ("One", "Two", "Three"):
         services.update_product(product=product, title=title, actor=people.engineer)
@@ -21,7 +24,7 @@ def chain(people):  # noqa: ANN001, ANN201
 def test_each_event_links_to_the_previous_hash(chain) -> None:
     events = list(chain)
     assert len(events) == 3
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
 
 
 def test_event_records_actor_action_target_before_and_after(people, chain) -> None:
@@ -84,9 +87,19 @@ def test_verify_detects_rows_cut_from_the_end(chain) -> None:
     assert verify_chain().first_bad_id == last.id
 
 
-def test_record_uses_the_request_id_of_the_request(people, client) -> None:
-    client.force_login(people.admin)
-    response = client.get("/healthz", HTTP_X_REQUEST_ID="req-123")
+def test_a_write_through_the_api_is_audited_with_its_request_id(people, client) -> None:
+    client.force_login(people.engineer)
+    response = client.post(
+        "/api/v1/products/",
+        {"domain": "sales", "slug": "leads", "title": "Leads"},
+        content_type="application/json",
+        HTTP_X_REQUEST_ID="req-123",
+    )
+    assert response.status_code == 201, response.content
     assert response["X-Request-ID"] == "req-123"
-    event = record(actor=people.admin, action="test.ping", target=people.sales)
-    assert event.request_id == ""  # outside a request there is none
+    event = AuditEvent.objects.get(action="product.registered")
+    assert (event.request_id, event.actor_username) == ("req-123", "ethan")
+
+
+def test_outside_a_request_an_event_has_no_request_id(people) -> None:
+    assert record(actor=people.admin, action="test.ping", target=people.sales).request_id == ""

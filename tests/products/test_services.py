@@ -135,3 +135,19 @@ def test_status_moves_only_along_legal_transitions(people) -> None:
 def test_status_path_finds_the_legal_steps() -> None:
     assert status_path("draft", "deprecated") == ["active", "deprecated"]
     assert status_path("retired", "active") == []
+
+
+def test_a_product_owner_must_work_in_its_domain(people) -> None:
+    with pytest.raises(Invalid) as error:
+        services.register_product(
+            domain=people.sales,
+            slug="leads",
+            title="Leads",
+            owner=people.outsider,
+            actor=people.owner,
+        )
+    assert "owner" in error.value.fields
+    with pytest.raises(Invalid):
+        services.update_product(product=people.internal, owner=people.viewer, actor=people.owner)
+    services.update_product(product=people.internal, owner=people.engineer, actor=people.owner)
+    assert DataProduct.objects.get(pk=people.internal.pk).owner == people.engineer

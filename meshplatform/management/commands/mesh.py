@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 
 from governance.audit import verify_chain
 from meshplatform.demo import load_demo
@@ -74,9 +75,11 @@ class Command(BaseCommand):
             "tags", "ports"
         )
         if addresses:
-            wanted = {tuple(address.split("/", 1)) for address in addresses}
-            products = products.filter(domain__slug__in={d for d, _ in wanted})
-            products = products.filter(slug__in={p for _, p in wanted})
+            wanted = Q(pk__in=[])
+            for address in addresses:
+                domain, _, slug = address.partition("/")
+                wanted |= Q(domain__slug=domain, slug=slug)
+            products = products.filter(wanted)
         for product in products:
             folder = Path(out) / product.domain.slug / product.slug
             folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,59 @@
+"""Clients per actor, a snapshot of everything a refused write must leave alone, builders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from domains.models import Domain, Membership
+from governance.models import AuditEvent
+from products.models import ContractVersion, DataProduct, Tag
+
+ACTORS = ("outsider", "viewer", "engineer", "owner", "governance", "admin")
+API = "/api/v1"
+
+BREAKING_PROPERTIES = [  # odcs_document()'s default properties, without `note`
+    {"name": "order_id", "logicalType": "string", "required": True, "unique": True,
+     "primaryKey": True, "primaryKeyPosition": 1},
+    {"name": "amount", "logicalType": "number", "required": True,
+     "logicalTypeOptions": {"minimum": 0}},
+]  # fmt: skip
+
+
+@pytest.fixture
+def client_for(people: SimpleNamespace) -> Callable[[str], APIClient]:
+    """An API client signed in (by session) as one of `people`, or anonymous."""
+
+    def make(who: str) -> APIClient:
+        client = APIClient()
+        if who != "anonymous":
+            client.force_login(getattr(people, who))
+        return client
+
+    return make
+
+
+def database_state() -> dict[str, list[dict[str, Any]]]:
+    """Every row a write endpoint could touch, with its values; equal before and after a
+    refused write, or something changed."""
+    models = [
+        get_user_model(), Domain, Membership, DataProduct, DataProduct.tags.through, Tag,
+        ContractVersion, AuditEvent,
+    ]  # fmt: skip
+    state = {model._meta.label: list(model.objects.order_by("pk").values()) for model in models}
+    for user in state[get_user_model()._meta.label]:
+        del user["last_login"]  # signing a test client in sets it
+    return state
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    """The error envelope's body, after checking its shape."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert {"code", "message"} <= set(body["error"]), body
+    return dict(body["error"])
