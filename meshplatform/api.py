@@ -45,8 +45,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, PlatformError):
         return Response({"error": exc.as_dict()}, status=exc.http_status)
     if isinstance(exc, RequestDataTooBig):
-        body = {"code": "too_large", "message": "The request body is too large."}
-        return Response({"error": body}, status=413)
+        too_large = {"code": "too_large", "message": "The request body is too large."}
+        return Response({"error": too_large}, status=413)
     if isinstance(exc, SuspiciousOperation):
         return Response({"error": {"code": "bad_request", "message": "Bad request."}}, status=400)
     if isinstance(exc, Http404):

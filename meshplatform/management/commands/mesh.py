@@ -77,8 +77,8 @@ class Command(BaseCommand):
         if addresses:
             wanted = Q(pk__in=[])
             for address in addresses:
-                domain, _, slug = address.partition("/")
-                wanted |= Q(domain__slug=domain, slug=slug)
+                domain_slug, slug = address.split("/", 1) if "/" in address else (address, "")
+                wanted |= Q(domain__slug=domain_slug, slug=slug)
             products = products.filter(wanted)
         for product in products:
             folder = Path(out) / product.domain.slug / product.slug
