@@ -38,7 +38,7 @@ def main() -> None:
     from products.models import Classification, DataProduct, Tag
 
     old_name = connection.settings_dict["NAME"]
-    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from django.contrib.auth import get_user_model
 
@@ -56,7 +56,8 @@ def main() -> None:
         )  # fmt: skip
         through = DataProduct.tags.through
         through.objects.bulk_create(
-            through(dataproduct_id=p.pk, tag_id=tags[i % len(tags)].pk) for i, p in enumerate(products)
+            through(dataproduct_id=p.pk, tag_id=tags[i % len(tags)].pk)
+            for i, p in enumerate(products)
         )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

@@ -26,7 +26,7 @@ def roles_of(user: Any) -> dict[int, str]:
         return {}
     if not hasattr(user, "_domain_roles"):
         user._domain_roles = dict(
-            Membership.objects.filter(user=user).values_list("domain_id", "role")
+            Membership.objects.filter(user=user).order_by().values_list("domain_id", "role")
         )
     return dict(user._domain_roles)
 

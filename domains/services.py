@@ -12,6 +12,8 @@ from domains.permissions import can_create_domain, can_manage_domain, forget_cac
 from governance import audit
 from meshplatform.errors import Conflict, Forbidden, Invalid, NotFound
 
+RESERVED_SLUGS = {"new"}  # the portal's /domains/new/
+
 
 def domain_snapshot(domain: Domain) -> dict[str, Any]:
     return {"slug": domain.slug, "name": domain.name, "description": domain.description}
@@ -24,6 +26,8 @@ def create_domain(
     """Admins and the governance council create domains, naming their first owner."""
     if not can_create_domain(actor):
         raise Forbidden("Only platform admins and the governance council create domains.")
+    if slug in RESERVED_SLUGS:
+        raise Invalid(f"'{slug}' is reserved.", fields={"slug": "Reserved by the portal."})
     if Domain.objects.filter(slug=slug).exists():
         raise Conflict(f"A domain '{slug}' already exists.", fields={"slug": "Already taken."})
     owner = None

@@ -97,6 +97,11 @@ def sla_summary(item: dict[str, Any]) -> str:
 
 
 @register.filter
-def show(value: Any) -> str:
-    """A JSON-ish value as short text, for `before`/`after` values of contract changes."""
-    return "—" if value is None else _show(value)
+def before_after(change: Any) -> str:
+    """`"a → b"` for a contract change whose values are short; a removed or added field's
+    whole description says nothing its message does not, so it is left out."""
+    before, after = getattr(change, "before", None), getattr(change, "after", None)
+    if isinstance(before, dict) or isinstance(after, dict) or (before is None and after is None):
+        return ""
+    text = f"{'—' if before is None else _show(before)} → {'—' if after is None else _show(after)}"
+    return text if len(text) <= 160 else ""

@@ -1,0 +1,126 @@
+"""Portal forms for the catalog, registering products and publishing contracts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+
+from domains.models import Domain
+from meshplatform.forms import ServiceForm
+from products.contracts import MAX_DOCUMENT_BYTES
+from products.models import Classification, Status, Tag
+
+
+class DomainChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.slug})"
+
+
+class CatalogFilterForm(forms.Form):
+    """The catalog's search box and filters, as select boxes. Every field is optional; the
+    filtering itself is the API's `ProductFilter`, so both search alike."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Words in a product's name, title or description",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    domain = DomainChoiceField(
+        Domain.objects.all(), to_field_name="slug", required=False, empty_label="All domains"
+    )
+    tag = forms.ModelChoiceField(
+        Tag.objects.all(), to_field_name="name", required=False, empty_label="All tags"
+    )
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    classification = forms.ChoiceField(
+        choices=[("", "Any classification"), *Classification.choices], required=False
+    )
+
+    def is_filtered(self) -> bool:
+        return any(self.data.get(name) for name in self.fields)
+
+
+class ProductForm(ServiceForm):
+    # Any domain validates, so that the service (not the form) refuses someone who may not
+    # register there; the select only offers the domains where the user can.
+    domain = forms.ModelChoiceField(Domain.objects.all(), to_field_name="slug")
+    slug = forms.SlugField(
+        max_length=63,
+        help_text="Its address within the domain: lower case letters, digits and hyphens.",
+    )
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    classification = forms.ChoiceField(
+        choices=Classification.choices,
+        initial=Classification.INTERNAL,
+        help_text="Restricted products are only visible to the domain's members and governance.",
+    )
+    tags = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="Comma-separated, e.g. finance, orders.",
+    )
+
+    def __init__(self, *args: Any, domains: Iterable[Domain] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offered = list(domains)
+        self.fields["domain"].widget.choices = [
+            ("", "Choose a domain"),
+            *((domain.slug, f"{domain.name} ({domain.slug})") for domain in offered),
+        ]
+        if len(offered) == 1 and not self.is_bound and not self.initial.get("domain"):
+            self.initial["domain"] = offered[0].slug
+
+    def clean_tags(self) -> list[str]:
+        return [tag.strip() for tag in self.cleaned_data["tags"].split(",") if tag.strip()]
+
+
+class ContractForm(forms.Form):
+    document = forms.CharField(
+        label="Contract document",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false", "class": "code"}),
+        help_text="Paste an ODCS v3 contract in YAML or JSON.",
+    )
+    file = forms.FileField(
+        label="…or upload a file",
+        required=False,
+        help_text="A .yaml, .yml or .json file of at most 1 MiB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,.json"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("file")
+        if upload:
+            if upload.size > MAX_DOCUMENT_BYTES:
+                self.add_error("file", "The file is larger than 1 MiB.")
+                return data
+            try:
+                data["document"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                self.add_error("file", "The file is not UTF-8 text.")
+                return data
+        if not (data.get("document") or "").strip():
+            self.add_error("document", "Paste a contract here or choose a file below.")
+        return data
+
+
+class DiffForm(forms.Form):
+    """Two versions of one product's contract; `from` is a keyword, hence the set-up."""
+
+    def __init__(self, *args: Any, versions: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(version, version) for version in versions]
+        self.fields["from"] = forms.ChoiceField(choices=choices, label="From version")
+        self.fields["to"] = forms.ChoiceField(choices=choices, label="To version")

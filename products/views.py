@@ -1,0 +1,245 @@
+"""Portal pages for data products: catalog, product page, register, publish, versions, diff.
+
+Views authenticate and present; the services in `products.services` authorise and write, the
+same calls the API makes. A service's Forbidden becomes the 403 page, any other PlatformError
+is shown on the form it came from.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from domains.models import Domain
+from domains.permissions import can_edit_products
+from meshplatform.errors import Forbidden, PlatformError
+from products.contracts import diff_contracts
+from products.filters import ProductFilter
+from products.forms import CatalogFilterForm, ContractForm, DiffForm, ProductForm
+from products.models import DataProduct, Status
+from products.services import change_status, publish_contract, register_product
+
+PAGE_SIZE = 25
+TABS = ("contract", "versions")
+TRANSITION_VERBS = {
+    Status.ACTIVE: "Activate",
+    Status.DEPRECATED: "Deprecate",
+    Status.RETIRED: "Retire",
+}
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails  # set by django_htmx's middleware
+
+
+def product_url(product: DataProduct, **query: str) -> str:
+    url = reverse("product-detail", args=[product.domain.slug, product.slug])
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def visible_product(request: HttpRequest, domain: str, product: str) -> DataProduct:
+    """The product at `domain/product`, or 404 when it does not exist or is hidden from the user."""
+    products = DataProduct.objects.visible_to(request.user).for_listing()
+    return get_object_or_404(products, domain__slug=domain, slug=product)
+
+
+def editable_domains(user: Any) -> list[Domain]:
+    return [domain for domain in Domain.objects.all() if can_edit_products(user, domain)]
+
+
+@login_required
+@require_GET
+def catalog(request: HtmxHttpRequest) -> HttpResponse:
+    form = CatalogFilterForm(request.GET)
+    form.is_valid()  # to show a stale choice (a tag gone since) as an error on its select
+    visible = DataProduct.objects.visible_to(request.user).for_listing()
+    products = ProductFilter(request.GET, queryset=visible).qs
+    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"section": "catalog", "form": form, "page": page}
+    if request.htmx and not request.htmx.history_restore_request:
+        # The results, and their count out of band: it sits outside them, as a live region.
+        response = render(request, "products/_catalog_results.html", {**context, "partial": True})
+    else:
+        context["can_register"] = bool(editable_domains(request.user))
+        response = render(request, "products/catalog.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+@require_GET
+def product_detail(request: HttpRequest, domain: str, product: str) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    tab = request.GET.get("tab", TABS[0])
+    tab = tab if tab in TABS else TABS[0]
+    context: dict[str, Any] = {
+        "section": "catalog",
+        "product": item,
+        "tab": tab,
+        "can_edit": can_edit_products(request.user, item.domain),
+        "transitions": [
+            (status, verb)
+            for status, verb in TRANSITION_VERBS.items()
+            if item.can_transition_to(status)
+        ],
+    }
+    if tab == "versions":
+        versions = list(
+            item.contracts.select_related("published_by").defer("document", "normalized")
+        )
+        context["versions"] = [
+            (version, versions[index + 1] if index + 1 < len(versions) else None)
+            for index, version in enumerate(versions)
+        ]
+    return render(request, "products/product_detail.html", context)
+
+
+@login_required
+@require_POST
+def product_status(request: HttpRequest, domain: str, product: str) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    try:
+        change_status(product=item, status=request.POST.get("status", ""), actor=request.user)
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except PlatformError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{item.address} is now {item.get_status_display().lower()}.")
+    return redirect(product_url(item))
+
+
+@login_required
+def product_register(request: HttpRequest) -> HttpResponse:
+    domains = editable_domains(request.user)
+    form = ProductForm(
+        request.POST or None, domains=domains, initial={"domain": request.GET.get("domain")}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = register_product(actor=request.user, **form.cleaned_data)
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+        except PlatformError as exc:
+            form.add_platform_error(exc)
+        else:
+            messages.success(
+                request, f"Registered {product.address}. Publish its contract to activate it."
+            )
+            return redirect(product_url(product))
+    context = {"section": "catalog", "form": form, "domains": domains}
+    return render(
+        request, "products/product_form.html", context, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def contract_publish(request: HttpRequest, domain: str, product: str) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    if request.method != "POST" and not can_edit_products(request.user, item.domain):
+        raise PermissionDenied(
+            f"Only engineers and owners of '{item.domain.slug}' publish contracts."
+        )
+    form = ContractForm(request.POST or None, request.FILES or None)
+    error: PlatformError | None = None
+    if request.method == "POST" and form.is_valid():
+        document = form.cleaned_data["document"]
+        try:
+            version = publish_contract(product=item, document=document, actor=request.user)
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+        except PlatformError as exc:
+            error = exc
+            # Show what was sent, uploaded or pasted, so that it can be fixed in place.
+            form = ContractForm({"document": document})
+        else:
+            messages.success(request, f"Published version {version.version} of {item.address}.")
+            return redirect(product_url(item, tab="versions"))
+    context = {
+        "section": "catalog",
+        "product": item,
+        "form": form,
+        "error": error,
+        "breaking": error.detail.get("changes", []) if error else [],
+    }
+    status = 400 if (error or form.errors) else 200
+    return render(request, "products/contract_form.html", context, status=status)
+
+
+@login_required
+@require_GET
+def contract_raw(request: HttpRequest, domain: str, product: str, version: str) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    contract = get_object_or_404(item.contracts.only("document"), version=version)
+    return HttpResponse(contract.document, content_type="text/plain; charset=utf-8")
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    kind: str  # "equal", "replace", "delete" or "insert", as difflib names them
+    old_number: int | None
+    old_line: str
+    new_number: int | None
+    new_line: str
+
+
+def side_by_side(old: str, new: str) -> list[DiffRow]:
+    """The two documents line by line, aligned, each row saying how it changed."""
+    left, right = old.splitlines(), new.splitlines()
+    rows: list[DiffRow] = []
+    matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
+    for kind, i1, i2, j1, j2 in matcher.get_opcodes():
+        for offset in range(max(i2 - i1, j2 - j1)):
+            i, j = i1 + offset, j1 + offset
+            rows.append(
+                DiffRow(
+                    kind=kind,
+                    old_number=i + 1 if i < i2 else None,
+                    old_line=left[i] if i < i2 else "",
+                    new_number=j + 1 if j < j2 else None,
+                    new_line=right[j] if j < j2 else "",
+                )
+            )
+    return rows
+
+
+@login_required
+@require_GET
+def contract_diff(request: HttpRequest, domain: str, product: str) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    versions = list(item.contracts.values_list("version", flat=True))
+    defaults = {"from": versions[1], "to": versions[0]} if len(versions) > 1 else {}
+    form = DiffForm({**defaults, **request.GET.dict()}, versions=versions)
+    context: dict[str, Any] = {
+        "section": "catalog",
+        "product": item,
+        "form": form,
+        "versions": versions,
+    }
+    if len(versions) > 1 and form.is_valid():
+        contracts = {
+            c.version: c for c in item.contracts.filter(version__in=form.cleaned_data.values())
+        }
+        old, new = contracts[form.cleaned_data["from"]], contracts[form.cleaned_data["to"]]
+        changes = diff_contracts(old.normalized, new.normalized)
+        context.update(
+            old=old,
+            new=new,
+            changes=changes,
+            breaking_count=sum(change.breaking for change in changes),
+            rows=side_by_side(old.document, new.document),
+        )
+    return render(request, "products/contract_diff.html", context)

@@ -1,0 +1,29 @@
+"""Shared bits of the portal tests."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from tests.factories import odcs_document
+
+ROLES = ["outsider", "viewer", "engineer", "owner", "governance", "admin"]
+EVERYONE = ["anonymous", *ROLES]
+
+ORDER_FIELDS = [
+    {"name": "order_id", "logicalType": "string", "required": True, "unique": True,
+     "primaryKey": True, "primaryKeyPosition": 1},
+    {"name": "amount", "logicalType": "number", "required": True,
+     "logicalTypeOptions": {"minimum": 0}},
+    {"name": "note", "logicalType": "string", "logicalTypeOptions": {"maxLength": 200}},
+]  # fmt: skip
+
+
+def orders_without(field: str, version: str, contract_id: str = "orders") -> str:
+    """The default test contract with one field removed: a breaking change."""
+    return odcs_document(contract_id, version, [f for f in ORDER_FIELDS if f["name"] != field])
+
+
+def login_as(client: Any, people: SimpleNamespace, role: str) -> None:
+    if role != "anonymous":
+        client.force_login(getattr(people, role))
