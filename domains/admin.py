@@ -1,16 +1,16 @@
 from django.contrib import admin
 
 from domains.models import Domain, Membership
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    raw_id_fields = ["user"]
+from meshplatform.admin import ReadOnlyAdmin
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(ReadOnlyAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
-    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ["domain", "user", "role"]
+    list_filter = ["role", "domain"]

@@ -40,13 +40,13 @@ class DomainList(generics.ListAPIView):
         request=DomainCreateSerializer, responses={201: DomainSerializer, **WRITE_ERRORS}
     )
     def post(self, request: Request) -> Response:
-        """Create a domain (admins and the governance council), with an optional first owner."""
+        """Create a domain (admins and the governance council), naming its first owner."""
         data = validated(DomainCreateSerializer, request.data)
         domain = services.create_domain(
             slug=data["slug"],
             name=data["name"],
             description=data["description"],
-            owner_username=data.get("owner"),
+            owner_username=data["owner"],
             actor=request.user,
         )
         body = DomainSerializer(domain, context=self.get_serializer_context()).data

@@ -20,7 +20,6 @@ class DomainForm(ServiceForm):
     owner_username = forms.CharField(
         label="First owner",
         max_length=150,
-        required=False,
         help_text="Username of the person who will manage the domain's members.",
     )
 

@@ -66,7 +66,6 @@ class DomainCreateSerializer(StrictSerializer):
     description = serializers.CharField(allow_blank=True, default="")
     owner = serializers.CharField(
         max_length=150,
-        required=False,
         help_text="Username of the domain's first owner.",
     )
 

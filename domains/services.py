@@ -11,6 +11,7 @@ from domains.models import Domain, Membership, Role
 from domains.permissions import can_create_domain, can_manage_domain, forget_cached_roles
 from governance import audit
 from meshplatform.errors import Conflict, Forbidden, Invalid, NotFound
+from meshplatform.slugs import check_slug
 
 RESERVED_SLUGS = {"new"}  # the portal's /domains/new/
 
@@ -21,31 +22,30 @@ def domain_snapshot(domain: Domain) -> dict[str, Any]:
 
 @transaction.atomic
 def create_domain(
-    *, slug: str, name: str, actor: Any, description: str = "", owner_username: str | None = None
+    *, slug: str, name: str, actor: Any, owner_username: str, description: str = ""
 ) -> Domain:
-    """Admins and the governance council create domains, naming their first owner."""
+    """Admins and the governance council create domains, naming their first owner (the
+    council does not manage members, so a domain without one would be stranded)."""
     if not can_create_domain(actor):
         raise Forbidden("Only platform admins and the governance council create domains.")
+    check_slug(slug)
     if slug in RESERVED_SLUGS:
         raise Invalid(f"'{slug}' is reserved.", fields={"slug": "Reserved by the portal."})
     if Domain.objects.filter(slug=slug).exists():
         raise Conflict(f"A domain '{slug}' already exists.", fields={"slug": "Already taken."})
-    owner = None
-    if owner_username:
-        owner = get_user_model().objects.filter(username=owner_username, is_active=True).first()
-        if owner is None:
-            raise Invalid(f"No active user '{owner_username}'.", fields={"owner": "No such user."})
+    owner = get_user_model().objects.filter(username=owner_username, is_active=True).first()
+    if owner is None:
+        raise Invalid(f"No active user '{owner_username}'.", fields={"owner": "No such user."})
     domain = Domain.objects.create(slug=slug, name=name, description=description)
     audit.record(
         actor=actor, action="domain.created", target=domain, domain_slug=slug,
         after=domain_snapshot(domain),
     )  # fmt: skip
-    if owner is not None:
-        membership = Membership.objects.create(domain=domain, user=owner, role=Role.OWNER)
-        audit.record(
-            actor=actor, action="member.added", target=membership, domain_slug=slug,
-            after={"username": owner.username, "role": Role.OWNER},
-        )  # fmt: skip
+    membership = Membership.objects.create(domain=domain, user=owner, role=Role.OWNER)
+    audit.record(
+        actor=actor, action="member.added", target=membership, domain_slug=slug,
+        after={"username": owner.username, "role": Role.OWNER},
+    )  # fmt: skip
     return domain
 
 

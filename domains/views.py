@@ -92,7 +92,7 @@ def domain_create(request: HttpRequest) -> HttpResponse:
                 slug=data["slug"],
                 name=data["name"],
                 description=data["description"],
-                owner_username=data["owner_username"] or None,
+                owner_username=data["owner_username"],
                 actor=request.user,
             )
         except Forbidden as exc:

@@ -75,8 +75,17 @@ def record(
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Round-trip through JSON so the hash covers exactly what the database stores."""
-    return None if value is None else json.loads(canonical(value))
+    """Round-trip through JSON so the hash covers exactly what the database stores, and
+    write whole floats as integers: PostgreSQL's jsonb gives 1.5e+20 back as an integer."""
+    if value is None:
+        return None
+    loaded: dict[str, Any] = json.loads(canonical(value), parse_float=_whole_float_as_int)
+    return loaded
+
+
+def _whole_float_as_int(text: str) -> float | int:
+    number = float(text)
+    return int(number) if number.is_integer() else number
 
 
 @dataclass(frozen=True)
@@ -104,4 +113,6 @@ def verify_chain() -> ChainReport:
     head = AuditChainHead.objects.filter(id=1).first()
     if head and head.last_event_id != expected_id - 1:
         return ChainReport(checked, expected_id, "rows at the end of the chain are missing")
+    if head and head.last_hash != expected_prev:
+        return ChainReport(checked, head.last_event_id, "the last row does not match the head")
     return ChainReport(checked, None, "ok")

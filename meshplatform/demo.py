@@ -165,8 +165,9 @@ def load_demo() -> list[str]:
     admin = User.objects.get(username="admin")
     for slug, (name, description) in DOMAINS.items():
         if not Domain.objects.filter(slug=slug).exists():
+            owner = next(user for user, role in USERS.items() if role == (slug, "owner"))
             domain_services.create_domain(
-                slug=slug, name=name, description=description, actor=admin
+                slug=slug, name=name, description=description, owner_username=owner, actor=admin
             )
     for username, membership in USERS.items():
         if (

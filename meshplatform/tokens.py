@@ -27,6 +27,10 @@ class TokenView(APIView):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"})
 
+    def get_authenticate_header(self, request: Request) -> str:
+        # A wrong password is a 401 with a challenge, not a 403 (DRF's choice without one).
+        return "Token"
+
     @extend_schema(
         request=Input,
         responses=inline_serializer("TokenOut", {"token": serializers.CharField()}),

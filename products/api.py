@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -98,13 +97,7 @@ class ProductDetail(generics.RetrieveAPIView):
     def patch(self, request: Request, domain: str, product: str) -> Response:
         """Change descriptive fields and the lifecycle status, all or nothing."""
         changes = validated(ProductUpdateSerializer, request.data)
-        status = changes.pop("status", None)
-        with transaction.atomic():
-            data_product = self.get_object()
-            if changes:
-                services.update_product(product=data_product, actor=request.user, **changes)
-            if status is not None:
-                services.change_status(product=data_product, status=status, actor=request.user)
+        services.change_product(product=self.get_object(), actor=request.user, **changes)
         body = ProductSerializer(self.get_object(), context=self.get_serializer_context()).data
         return Response(body)
 

@@ -7,17 +7,23 @@ owner) the way ODPS intends.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from meshplatform.errors import Invalid
+from meshplatform.slugs import SLUG
 from products.contracts.loading import load_document
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 STATUSES = {"draft", "active", "deprecated", "retired"}
+# ODPS v1 top-level keys; anything else is a typo we refuse rather than silently drop.
+ODPS_KEYS = {
+    "apiVersion", "kind", "id", "name", "version", "status", "domain", "tenant",
+    "authoritativeDefinitions", "description", "customProperties", "tags", "inputPorts",
+    "outputPorts", "managementPorts", "support", "team", "productCreatedTs",
+}  # fmt: skip
+CUSTOM_PROPERTIES = {"classification", "owner"}
 
 
 @dataclass(frozen=True)
@@ -29,16 +35,20 @@ class PortDescriptor:
 
 @dataclass(frozen=True)
 class ProductDescriptor:
+    """None means "not mentioned": applying leaves that field as it is."""
+
     slug: str
     domain: str
-    title: str
-    description: str = ""
-    status: str = "draft"
-    classification: str = "internal"
+    title: str | None = None
+    description: str | None = None
+    status: str | None = None
+    classification: str | None = None
     owner: str | None = None
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] | None = None
     output_ports: tuple[PortDescriptor, ...] = field(default_factory=tuple)
     input_ports: tuple[PortDescriptor, ...] = field(default_factory=tuple)
+
+    declares_ports: bool = True
 
     @property
     def contract_ids(self) -> set[str]:
@@ -88,33 +98,44 @@ def parse_descriptor(document: dict[str, Any]) -> ProductDescriptor:
     for key in ("id", "domain"):
         if not SLUG.match(str(document.get(key, ""))):
             errors[key] = "Required, a lower-case slug (letters, digits, hyphens)."
-    status = document.get("status", "draft")
-    if status not in STATUSES:
+    for key in sorted(set(document) - ODPS_KEYS):
+        errors[key] = "Unknown field (not in ODPS v1)."
+    status = document.get("status")
+    if status is not None and status not in STATUSES:
         errors["status"] = f"One of {', '.join(sorted(STATUSES))}."
+    custom: dict[str, Any] = {}
+    for index, item in enumerate(document.get("customProperties") or []):
+        name = item.get("property") if isinstance(item, dict) else None
+        if name not in CUSTOM_PROPERTIES:
+            errors[f"customProperties[{index}].property"] = (
+                f"One of {', '.join(sorted(CUSTOM_PROPERTIES))}."
+            )
+        elif not isinstance(item.get("value"), str):
+            errors[f"customProperties[{index}].value"] = "Must be a string."
+        else:
+            custom[name] = item["value"]
+    tags = document.get("tags")
+    if tags is not None and (
+        not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags)
+    ):
+        errors["tags"] = "A list of strings."
     if errors:
         raise Invalid("The product descriptor is not valid.", fields=errors)
-    description = document.get("description") or {}
+    description = document.get("description")
     if isinstance(description, dict):
-        description = description.get("purpose", "")
-    custom = {
-        item.get("property"): item.get("value")
-        for item in document.get("customProperties") or []
-        if isinstance(item, dict)
-    }
-    tags = document.get("tags") or []
-    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-        raise Invalid("Tags must be a list of strings.", fields={"tags": "List of strings."})
+        description = description.get("purpose")
     return ProductDescriptor(
         slug=document["id"],
         domain=document["domain"],
-        title=_text(document.get("name"), "name") or document["id"],
-        description=_text(description, "description.purpose"),
+        title=_text(document["name"], "name") if "name" in document else None,
+        description=None if description is None else _text(description, "description.purpose"),
         status=status,
-        classification=str(custom.get("classification", "internal")),
+        classification=custom.get("classification"),
         owner=custom.get("owner"),
-        tags=tuple(tags),
+        tags=None if tags is None else tuple(tags),
         output_ports=_ports(document.get("outputPorts"), "outputPorts"),
         input_ports=_ports(document.get("inputPorts"), "inputPorts"),
+        declares_ports="inputPorts" in document or "outputPorts" in document,
     )
 
 
@@ -141,10 +162,14 @@ def dump_descriptor(descriptor: ProductDescriptor) -> str:
         "domain": descriptor.domain,
         "status": descriptor.status,
         "description": {"purpose": descriptor.description},
-        "tags": list(descriptor.tags),
+        "tags": list(descriptor.tags or ()),
         "customProperties": [
-            {"property": "classification", "value": descriptor.classification},
-            *([{"property": "owner", "value": descriptor.owner}] if descriptor.owner else []),
+            {"property": name, "value": value}
+            for name, value in (
+                ("classification", descriptor.classification),
+                ("owner", descriptor.owner),
+            )
+            if value
         ],
     }
     if descriptor.input_ports:

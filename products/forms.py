@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
 from domains.models import Domain
 from meshplatform.forms import ServiceForm
 from products.contracts import MAX_DOCUMENT_BYTES
-from products.models import Classification, Status, Tag
+from products.models import Classification, DataProduct, Status, Tag
 
 
 class DomainChoiceField(forms.ModelChoiceField):
@@ -44,6 +44,13 @@ class CatalogFilterForm(forms.Form):
     classification = forms.ChoiceField(
         choices=[("", "Any classification"), *Classification.choices], required=False
     )
+
+    def __init__(self, data: Any, *, user: Any) -> None:
+        super().__init__(data)
+        # Only tags of products this user can see: a tag can give a restricted product away.
+        visible = DataProduct.objects.visible_to(user).values("pk")
+        tag_field = cast(forms.ModelChoiceField, self.fields["tag"])
+        tag_field.queryset = Tag.objects.filter(products__in=visible).distinct()
 
     def is_filtered(self) -> bool:
         return any(self.data.get(name) for name in self.fields)

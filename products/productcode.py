@@ -83,25 +83,30 @@ def _apply_one(
     owner = _owner(descriptor.owner)
     address = f"{domain.slug}/{descriptor.slug}"
     product = DataProduct.objects.filter(domain=domain, slug=descriptor.slug).first()
+    # Only what the descriptor mentions changes; a field it leaves out stays as it is.
+    mentioned: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("title", descriptor.title), ("description", descriptor.description),
+            ("classification", descriptor.classification), ("tags", descriptor.tags),
+            ("owner", owner),
+        )
+        if value is not None
+    }  # fmt: skip
     if product is None:
         product = services.register_product(
-            domain=domain, slug=descriptor.slug, title=descriptor.title, actor=actor,
-            description=descriptor.description, classification=descriptor.classification,
-            tags=descriptor.tags, owner=owner,
+            domain=domain, slug=descriptor.slug, actor=actor,
+            **{"title": descriptor.slug, **mentioned},
         )  # fmt: skip
         result.changes.append(f"{address}: registered")
     else:
         before = services.product_snapshot(product)
-        services.update_product(
-            product=product, actor=actor, title=descriptor.title,
-            description=descriptor.description, classification=descriptor.classification,
-            tags=descriptor.tags, **({"owner": owner} if owner else {}),
-        )  # fmt: skip
+        services.update_product(product=product, actor=actor, **mentioned)
         if services.product_snapshot(product) != before:
             result.changes.append(f"{address}: updated")
     ports = [("output", p.name, p.contract_id, p.description) for p in descriptor.output_ports]
     ports += [("input", p.name, p.contract_id, p.description) for p in descriptor.input_ports]
-    if sorted(ports) != services.port_rows(product):
+    if descriptor.declares_ports and sorted(ports) != services.port_rows(product):
         services.set_ports(product=product, ports=ports, actor=actor)
         result.changes.append(f"{address}: ports updated")
     if len(descriptor.contract_ids) > 1:
@@ -110,7 +115,7 @@ def _apply_one(
         for text in sorted(contracts.get(contract_id, []), key=_semver_key):
             if _publish_if_new(product, text, actor):
                 result.changes.append(f"{address}: contract {contract_id} published")
-    if descriptor.status != product.status:
+    if descriptor.status is not None and descriptor.status != product.status:
         # Walk the legal steps (draft → active → deprecated), or let the service refuse.
         for status in status_path(product.status, descriptor.status) or [descriptor.status]:
             services.change_status(product=product, status=status, actor=actor)

@@ -16,6 +16,7 @@ from domains.models import Domain, Role
 from domains.permissions import can_edit_products, role_in
 from governance import audit
 from meshplatform.errors import Conflict, Forbidden, Invalid
+from meshplatform.slugs import check_slug
 from products.contracts import check_version_bump, diff_contracts, parse_contract
 from products.models import Classification, ContractVersion, DataProduct, Port, Status, Tag
 
@@ -56,9 +57,13 @@ def _check_owner(domain: Domain, owner: Any) -> None:
         )
 
 
-def _set_tags(product: DataProduct, names: Iterable[str]) -> None:
+def _clean_tags(names: Iterable[str]) -> list[str]:
     cleaned = sorted({name.strip().lower() for name in names if name.strip()})
-    tags = [Tag.objects.get_or_create(name=name)[0] for name in cleaned]
+    return [check_slug(name, "tags") for name in cleaned]
+
+
+def _set_tags(product: DataProduct, names: Iterable[str]) -> None:
+    tags = [Tag.objects.get_or_create(name=name)[0] for name in _clean_tags(names)]
     product.tags.set(tags)
 
 
@@ -76,6 +81,7 @@ def register_product(
 ) -> DataProduct:
     """Register a draft product in a domain; it goes active once it has a contract."""
     _require_editor(actor, domain)
+    check_slug(slug)
     _check_classification(classification)
     if owner is not None:
         _check_owner(domain, owner)
@@ -114,20 +120,50 @@ def update_product(*, product: DataProduct, actor: Any, **changes: Any) -> DataP
         _check_classification(changes["classification"])
     if changes.get("owner") is not None and changes["owner"] != product.owner:
         _check_owner(product.domain, changes["owner"])
+    status = _lock(product)
     before = product_snapshot(product)
-    for field in ("title", "description", "classification", "owner"):
-        if field in changes:
-            setattr(product, field, changes[field])
-    product.save()
-    if "tags" in changes:
-        _set_tags(product, changes["tags"])
-    after = product_snapshot(product)
-    if after != before:
-        audit.record(
-            actor=actor, action="product.updated", target=product,
-            domain_slug=product.domain.slug, before=before, after=after,
-        )  # fmt: skip
+    changed = [
+        field
+        for field in ("title", "description", "classification", "owner")
+        if field in changes and getattr(product, field) != changes[field]
+    ]
+    new_tags = _clean_tags(changes["tags"]) if "tags" in changes else before["tags"]
+    if not changed and new_tags == before["tags"]:
+        return product  # nothing to do: applying the same thing twice changes nothing
+    if status == Status.RETIRED:
+        raise Conflict(f"{product.address} is retired; it no longer changes.")
+    for field in changed:
+        setattr(product, field, changes[field])
+    # Only the changed columns: a stale copy must not overwrite, say, the current contract.
+    product.save(update_fields=[*changed, "updated_at"])
+    _set_tags(product, new_tags)
+    audit.record(
+        actor=actor, action="product.updated", target=product,
+        domain_slug=product.domain.slug, before=before, after=product_snapshot(product),
+    )  # fmt: skip
     return product
+
+
+@transaction.atomic
+def change_product(*, product: DataProduct, actor: Any, **changes: Any) -> DataProduct:
+    """Descriptive changes and a status move together, all or nothing (the API's PATCH)."""
+    status = changes.pop("status", None)
+    if changes:
+        update_product(product=product, actor=actor, **changes)
+    if status is not None:
+        change_status(product=product, status=status, actor=actor)
+    return product
+
+
+def _lock(product: DataProduct) -> str:
+    """Lock the product's row for this transaction; returns its current status."""
+    rows = DataProduct.objects.select_for_update().filter(pk=product.pk)
+    return str(rows.values_list("status", flat=True).get())
+
+
+def _lock_unretired(product: DataProduct) -> None:
+    if _lock(product) == Status.RETIRED:
+        raise Conflict(f"{product.address} is retired; it no longer changes.")
 
 
 @transaction.atomic
@@ -138,6 +174,8 @@ def change_status(*, product: DataProduct, status: str, actor: Any) -> DataProdu
         raise Invalid(
             f"Unknown status '{status}'.", fields={"status": f"One of {', '.join(Status.values)}."}
         )
+    _lock(product)
+    product.refresh_from_db(fields=["status", "current_contract"])
     if status == product.status:
         return product
     if not product.can_transition_to(status):
@@ -170,7 +208,7 @@ def publish_contract(*, product: DataProduct, document: str, actor: Any) -> Cont
     """Publish a new contract version; a breaking change needs a major version bump."""
     _require_editor(actor, product.domain)
     # Lock the product row so two publishers cannot both become "the next version".
-    DataProduct.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
+    _lock_unretired(product)
     product.refresh_from_db(fields=["current_contract"])
     parsed = parse_contract(document)
     current = product.current_contract
@@ -234,6 +272,7 @@ def set_ports(
 ) -> DataProduct:
     """Replace the product's ports with (direction, name, contract_id, description) rows."""
     _require_editor(actor, product.domain)
+    _lock_unretired(product)
     wanted = sorted(ports)
     before = port_rows(product)
     if wanted == before:

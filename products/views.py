@@ -63,7 +63,7 @@ def editable_domains(user: Any) -> list[Domain]:
 @login_required
 @require_GET
 def catalog(request: HtmxHttpRequest) -> HttpResponse:
-    form = CatalogFilterForm(request.GET)
+    form = CatalogFilterForm(request.GET, user=request.user)
     form.is_valid()  # to show a stale choice (a tag gone since) as an error on its select
     visible = DataProduct.objects.visible_to(request.user).for_listing()
     products = ProductFilter(request.GET, queryset=visible).qs

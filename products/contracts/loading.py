@@ -7,6 +7,7 @@ refuses YAML anchors and aliases before the composer can expand them ("billion l
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import yaml
@@ -121,17 +122,30 @@ def _load_json(text: str) -> Any:
         raise DocumentInvalid(f"The document is nested deeper than {MAX_DEPTH} levels.") from None
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth counted like the YAML guard: a scalar at the top is depth 1."""
+def _inspect(value: Any) -> int:
+    """Nesting depth, counted like the YAML guard (a scalar at the top is depth 1); refuses
+    what no database column can hold: NaN and infinite numbers, NUL characters."""
     deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
     while stack:
-        item, level = stack.pop()
+        item, level, path = stack.pop()
         deepest = max(deepest, level)
         if isinstance(item, dict):
-            stack.extend((child, level + 1) for child in item.values())
+            for key, child in item.items():
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and "\x00" in key:
+                    raise DocumentInvalid("NUL characters are not allowed.", fields={where: "NUL."})
+                stack.append((child, level + 1, where))
         elif isinstance(item, list):
-            stack.extend((child, level + 1) for child in item)
+            stack.extend((child, level + 1, f"{path}[{i}]") for i, child in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise DocumentInvalid(
+                "Numbers must be finite.", fields={path or "document": "NaN or infinite number."}
+            )
+        elif isinstance(item, str) and "\x00" in item:
+            raise DocumentInvalid(
+                "NUL characters are not allowed.", fields={path or "document": "Contains NUL."}
+            )
     return deepest
 
 
@@ -144,10 +158,10 @@ def load_document(text: str) -> tuple[dict[str, Any], str]:
     body = text.lstrip("\ufeff")
     if body.lstrip()[:1] == "{":
         data, fmt = _load_json(body), JSON
-        if _depth(data) > MAX_DEPTH:
-            raise DocumentInvalid(f"The document is nested deeper than {MAX_DEPTH} levels.")
     else:
         data, fmt = _load_yaml(text), YAML
+    if _inspect(data) > MAX_DEPTH:
+        raise DocumentInvalid(f"The document is nested deeper than {MAX_DEPTH} levels.")
     if not isinstance(data, dict):
         raise DocumentInvalid("The document must be a mapping at the top level.")
     if not all(isinstance(key, str) for key in data):

@@ -7,12 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
-
-from domains.models import Domain, Membership
-from governance.models import AuditEvent
-from products.models import ContractVersion, DataProduct, Tag
 
 ACTORS = ("outsider", "viewer", "engineer", "owner", "governance", "admin")
 API = "/api/v1"
@@ -36,19 +31,6 @@ def client_for(people: SimpleNamespace) -> Callable[[str], APIClient]:
         return client
 
     return make
-
-
-def database_state() -> dict[str, list[dict[str, Any]]]:
-    """Every row a write endpoint could touch, with its values; equal before and after a
-    refused write, or something changed."""
-    models = [
-        get_user_model(), Domain, Membership, DataProduct, DataProduct.tags.through, Tag,
-        ContractVersion, AuditEvent,
-    ]  # fmt: skip
-    state = {model._meta.label: list(model.objects.order_by("pk").values()) for model in models}
-    for user in state[get_user_model()._meta.label]:
-        del user["last_login"]  # signing a test client in sets it
-    return state
 
 
 def error_of(response: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from tests.api.conftest import API, database_state, error_of
+from tests.api.conftest import API, error_of
+from tests.dbstate import database_state
 from tests.factories import PASSWORD
 
 Client = Callable[[str], APIClient]
@@ -130,3 +131,13 @@ def test_an_unknown_api_url_answers_with_the_json_envelope(client_for: Client) -
 
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+def test_a_wrong_password_gets_401_with_a_challenge(people: SimpleNamespace) -> None:
+    response = APIClient().post(
+        f"{API}/auth/token/", {"username": "ethan", "password": "wrong"}, format="json"
+    )
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert error_of(response)["code"] == "authentication_failed"

@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from governance.models import AuditEvent
 from products.models import ContractVersion
 from products.services import publish_contract
-from tests.api.conftest import API, database_state, error_of
+from tests.api.conftest import API, error_of
+from tests.dbstate import database_state
 from tests.factories import odcs_document
 
 Client = Callable[[str], APIClient]

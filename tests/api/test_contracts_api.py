@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 
 from governance.models import AuditEvent
 from products.models import ContractVersion
-from tests.api.conftest import API, BREAKING_PROPERTIES, database_state, error_of
+from tests.api.conftest import API, BREAKING_PROPERTIES, error_of
+from tests.dbstate import database_state
 from tests.factories import odcs_document
 
 Client = Callable[[str], APIClient]

@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 
 from domains.models import Domain, Membership, Role
 from governance.models import AuditEvent
-from tests.api.conftest import ACTORS, API, database_state, error_of
+from tests.api.conftest import ACTORS, API, error_of
+from tests.dbstate import database_state
 
 Client = Callable[[str], APIClient]
 
@@ -67,13 +68,16 @@ def test_only_governance_and_admins_create_domains(
     assert AuditEvent.objects.filter(action="domain.created", domain_slug="finance").exists()
 
 
-def test_a_domain_can_be_created_without_an_owner(client_for: Client) -> None:
+def test_a_domain_needs_its_first_owner(client_for: Client) -> None:
+    before = database_state()
+
     response = client_for("governance").post(
         f"{API}/domains/", {"slug": "finance", "name": "Finance"}, format="json"
     )
 
-    assert response.status_code == 201
-    assert response.json()["description"] == ""
+    assert response.status_code == 400
+    assert "owner" in error_of(response)["fields"]
+    assert database_state() == before
     assert not Membership.objects.filter(domain__slug="finance").exists()
 
 
@@ -81,7 +85,7 @@ def test_creating_a_domain_whose_slug_is_taken_is_a_conflict(client_for: Client)
     before = database_state()
 
     response = client_for("admin").post(
-        f"{API}/domains/", {"slug": "sales", "name": "Again"}, format="json"
+        f"{API}/domains/", {"slug": "sales", "name": "Again", "owner": "olivia"}, format="json"
     )
 
     assert response.status_code == 409

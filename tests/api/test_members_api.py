@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 
 from domains.models import Membership, Role
 from governance.models import AuditEvent
-from tests.api.conftest import ACTORS, API, database_state, error_of
+from tests.api.conftest import ACTORS, API, error_of
+from tests.dbstate import database_state
 from tests.factories import UserFactory
 
 Client = Callable[[str], APIClient]

@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 
 from governance.models import AuditEvent
 from products.models import DataProduct
-from tests.api.conftest import API, database_state, error_of
+from tests.api.conftest import API, error_of
+from tests.dbstate import database_state
 
 Client = Callable[[str], APIClient]
 EDITORS = [

@@ -25,7 +25,9 @@ def test_council_and_admins_create_a_domain_with_its_first_owner(people, who) ->
 @pytest.mark.parametrize("who", ["owner", "engineer", "viewer", "outsider"])
 def test_domain_members_cannot_create_domains(people, who) -> None:
     with pytest.raises(Forbidden):
-        services.create_domain(slug="marketing", name="Marketing", actor=getattr(people, who))
+        services.create_domain(
+            slug="marketing", name="Marketing", owner_username="vera", actor=getattr(people, who)
+        )
     assert not Domain.objects.filter(slug="marketing").exists()
     assert not AuditEvent.objects.exists()
 

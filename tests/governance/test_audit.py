@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 
-from governance.audit import record, verify_chain
+from governance.audit import content_of, hash_of, record, verify_chain
 from governance.models import AuditEvent
 from products import services
 
@@ -103,3 +103,25 @@ def test_a_write_through_the_api_is_audited_with_its_request_id(people, client) 
 
 def test_outside_a_request_an_event_has_no_request_id(people) -> None:
     assert record(actor=people.admin, action="test.ping", target=people.sales).request_id == ""
+
+
+def test_verify_detects_a_rewritten_and_rehashed_last_row(chain) -> None:
+    last = chain.last()
+    forged = {**content_of(last), "after": {"title": "Forged"}}
+    _tamper(
+        "UPDATE governance_auditevent SET after = %s, hash = %s WHERE id = %s",
+        ['{"title": "Forged"}', hash_of(forged), last.id],
+    )
+    assert verify_chain().first_bad_id == last.id
+
+
+def test_verify_detects_a_truncated_table(chain) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE governance_auditevent")
+    assert verify_chain().first_bad_id == 1
+
+
+def test_huge_whole_numbers_do_not_raise_a_false_alarm(people) -> None:
+    for number in (1.5e20, 2.5e20, 0.1, 1e-7):
+        record(actor=people.admin, action="test.number", target=people.sales, after={"n": number})
+    assert verify_chain().ok

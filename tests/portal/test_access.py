@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from domains.models import Domain, Membership, Role
+from domains.models import Membership, Role
 from governance.models import AuditEvent
-from products.models import ContractVersion, DataProduct, Status
+from products.models import DataProduct, Status
+from tests.dbstate import database_state
 from tests.factories import odcs_document
 from tests.portal.helpers import ROLES, login_as
 
@@ -108,14 +109,8 @@ def test_domain_page_hides_restricted_products_from_outsiders(
     assert "payroll-links" not in body
 
 
-def state() -> tuple[int, int, int, int, int]:
-    return (
-        AuditEvent.objects.count(),
-        DataProduct.objects.count(),
-        ContractVersion.objects.count(),
-        Membership.objects.count(),
-        Domain.objects.count(),
-    )
+def state() -> dict[str, list[dict[str, Any]]]:
+    return database_state()
 
 
 REGISTER = {"domain": "sales", "slug": "returns", "title": "Returns", "classification": "internal",

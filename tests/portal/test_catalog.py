@@ -108,3 +108,10 @@ def test_viewer_sees_no_register_button(client: Any, people: SimpleNamespace) ->
     assert "Register a product" not in client.get("/").content.decode()
     client.force_login(people.engineer)
     assert "Register a product" in client.get("/").content.decode()
+
+
+def test_the_tag_filter_offers_no_tag_of_a_hidden_product(people, client) -> None:
+    people.hr_restricted.tags.add(Tag.objects.create(name="salary-bands"))
+    client.force_login(people.viewer)
+    page = client.get("/").content.decode()
+    assert "salary-bands" not in page

@@ -95,3 +95,32 @@ def test_demo_mesh_loads_once_and_again_without_changes(db) -> None:
     events = AuditEvent.objects.count()
     call_command("mesh", "demo")
     assert AuditEvent.objects.count() == events
+
+
+def test_apply_refuses_unknown_keys_instead_of_dropping_them(people, files) -> None:
+    descriptor = {**DESCRIPTOR, "classification": "restricted"}
+    (files / "product.yaml").write_text(yaml.safe_dump(descriptor))
+    with pytest.raises(CommandError, match="classification: Unknown field"):
+        call_command("mesh", "apply", "-f", str(files), "--as", "ethan")
+    custom = {**DESCRIPTOR, "customProperties": [{"property": "clasification", "value": "x"}]}
+    (files / "product.yaml").write_text(yaml.safe_dump(custom))
+    with pytest.raises(CommandError, match="customProperties"):
+        call_command("mesh", "apply", "-f", str(files), "--as", "ethan")
+    assert not DataProduct.objects.filter(slug="leads").exists()
+
+
+def test_apply_leaves_fields_the_descriptor_omits_as_they_are(people, tmp_path) -> None:
+    restricted = people.restricted  # sales/payroll-links, restricted
+    descriptor = {"apiVersion": "v1.0.0", "kind": "DataProduct", "id": restricted.slug,
+                  "domain": "sales", "name": "Payroll links"}  # fmt: skip
+    (tmp_path / "product.yaml").write_text(yaml.safe_dump(descriptor))
+    call_command("mesh", "apply", "-f", str(tmp_path), "--as", "ethan")
+    product = DataProduct.objects.get(pk=restricted.pk)
+    assert (product.title, product.classification) == ("Payroll links", "restricted")
+
+
+def test_reapplying_the_same_files_does_not_touch_updated_at(people, files) -> None:
+    call_command("mesh", "apply", "-f", str(files), "--as", "ethan")
+    updated_at = DataProduct.objects.get(slug="leads").updated_at
+    call_command("mesh", "apply", "-f", str(files), "--as", "ethan")
+    assert DataProduct.objects.get(slug="leads").updated_at == updated_at

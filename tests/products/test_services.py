@@ -151,3 +151,55 @@ def test_a_product_owner_must_work_in_its_domain(people) -> None:
         services.update_product(product=people.internal, owner=people.viewer, actor=people.owner)
     services.update_product(product=people.internal, owner=people.engineer, actor=people.owner)
     assert DataProduct.objects.get(pk=people.internal.pk).owner == people.engineer
+
+
+def test_a_retired_product_takes_no_new_contract_or_edit(people) -> None:
+    product = people.internal
+    services.publish_contract(product=product, document=odcs_document(), actor=people.engineer)
+    for status in (Status.ACTIVE, Status.DEPRECATED, Status.RETIRED):
+        services.change_status(product=product, status=status, actor=people.engineer)
+    with pytest.raises(Conflict, match="retired"):
+        services.publish_contract(
+            product=product, document=odcs_document(version="1.1.0"), actor=people.engineer
+        )
+    with pytest.raises(Conflict, match="retired"):
+        services.update_product(product=product, title="Renamed", actor=people.engineer)
+    assert ContractVersion.objects.count() == 1
+    assert DataProduct.objects.get(pk=product.pk).title == product.title
+
+
+def test_a_stale_copy_saved_after_a_publish_keeps_the_current_contract(people) -> None:
+    stale = DataProduct.objects.get(pk=people.internal.pk)
+    services.publish_contract(
+        product=people.internal, document=odcs_document(), actor=people.engineer
+    )
+    services.update_product(product=stale, title="Renamed", actor=people.engineer)
+    fresh = DataProduct.objects.get(pk=people.internal.pk)
+    assert fresh.title == "Renamed"
+    assert fresh.current_contract is not None
+
+
+def test_an_update_that_changes_nothing_writes_nothing(people) -> None:
+    updated_at = DataProduct.objects.get(pk=people.internal.pk).updated_at
+    services.update_product(
+        product=people.internal, title=people.internal.title, actor=people.owner
+    )
+    assert DataProduct.objects.get(pk=people.internal.pk).updated_at == updated_at
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("slug", ["Big_Orders", "-orders", "orders-", "ü", "a" * 64])
+def test_every_interface_shares_one_slug_rule(people, slug) -> None:
+    with pytest.raises(Invalid):
+        services.register_product(domain=people.sales, slug=slug, title="X", actor=people.owner)
+
+
+@pytest.mark.parametrize(
+    "value", ["minimum: .inf", "minimum: .nan", 'description: "nul \\u0000 inside"']
+)
+def test_hostile_values_in_a_contract_are_refused_with_the_field(people, value) -> None:
+    document = odcs_document().replace("status: active", f"status: active\n{value}")
+    with pytest.raises(Invalid) as error:
+        services.publish_contract(product=people.internal, document=document, actor=people.engineer)
+    assert error.value.fields
+    assert not ContractVersion.objects.exists()
