@@ -156,12 +156,15 @@ def _diff_field(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         attribute(
             "logicalType", "type_changed", not loosened, f"Type of {path}: {before} -> {after}."
         )
-    before, after = old.get("physicalType"), new.get("physicalType")
-    if before != after:
-        breaking = before is not None and after is not None
-        attribute(
-            "physicalType", "physical_type_changed", breaking, f"Physical type of {path} changed."
-        )
+    for name, kind, what in (
+        ("physicalType", "physical_type_changed", "Physical type"),
+        ("physicalName", "physical_name_changed", "Physical name (the column)"),
+    ):
+        before, after = old.get(name), new.get(name)
+        if before != after:
+            # From one value to another breaks readers; declaring or dropping one does not.
+            breaking = before is not None and after is not None
+            attribute(name, kind, breaking, f"{what} of {path} changed.")
     if bool(old.get("required")) != bool(new.get("required")):
         now = "required" if new.get("required") else "optional"
         attribute(
@@ -318,19 +321,48 @@ def _diff_sla(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Chan
     before, after = keyed(old), keyed(new)
     changes = []
     for key in sorted(before.keys() | after.keys()):
-        if before.get(key) != after.get(key):
-            prop = (before.get(key) or after.get(key) or {}).get("property")
-            changes.append(
-                Change(
-                    f"sla.{prop}",
-                    "sla_changed",
-                    False,
-                    f"SLA {prop} changed.",
-                    before.get(key),
-                    after.get(key),
-                )
-            )
+        was, now = before.get(key), after.get(key)
+        if was != now:
+            prop = (was or now or {}).get("property")
+            weaker = _sla_weakened(str(prop), was, now)
+            message = f"SLA {prop} {'weakened' if weaker else 'changed'}."
+            changes.append(Change(f"sla.{prop}", "sla_changed", weaker, message, was, now))
     return changes
+
+
+# A larger value is a weaker promise for these, a smaller one for the others.
+SLA_LOWER_IS_BETTER = {"latency", "freshness", "frequency", "errorrate", "timetodetect"}
+SLA_HIGHER_IS_BETTER = {"retention", "availability", "throughput"}
+SECONDS = {
+    "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
+    "minutes": 60, "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
+    "days": 86400, "w": 604800, "week": 604800, "weeks": 604800, "y": 31536000,
+    "yr": 31536000, "year": 31536000, "years": 31536000,
+}  # fmt: skip
+
+
+def _sla_amount(item: dict[str, Any]) -> float | None:
+    value, unit = item.get("value"), str(item.get("unit") or "").lower()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not unit or unit in {"%", "percent"}:
+        return float(value)
+    return float(value) * SECONDS[unit] if unit in SECONDS else None
+
+
+def _sla_weakened(prop: str, was: dict[str, Any] | None, now: dict[str, Any] | None) -> bool:
+    """Dropping a promise, or making a known one weaker, breaks the consumers relying on it."""
+    if was is None:
+        return False
+    if now is None:
+        return True
+    name = prop.lower()
+    if name not in SLA_LOWER_IS_BETTER | SLA_HIGHER_IS_BETTER:
+        return False  # free-form properties (dates, descriptions): informational
+    before, after = _sla_amount(was), _sla_amount(now)
+    if before is None or after is None:
+        return True  # not comparable any more: assume the worst
+    return after > before if name in SLA_LOWER_IS_BETTER else after < before
 
 
 def _freeze(value: Any) -> str:

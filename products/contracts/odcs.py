@@ -131,12 +131,24 @@ def _check_fundamentals(data: dict[str, Any], errors: dict[str, str]) -> None:
         errors.setdefault("kind", "Must be DataContract.")
     if isinstance(version, str) and version and not semver.Version.is_valid(version):
         errors.setdefault("version", "Must be a semantic version such as 1.2.0.")
+    _check_unique_names(data.get("schema"), "schema", errors)
     for index, obj in enumerate(_as_list(data.get("schema"))):
         if isinstance(obj, dict):
             _check_logical_types(obj.get("properties"), f"schema[{index}]", errors)
 
 
+def _check_unique_names(items: Any, path: str, errors: dict[str, str]) -> None:
+    """Two objects or properties with one name would collide in every diff and query."""
+    seen: set[str] = set()
+    for index, item in enumerate(_as_list(items)):
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str) and name in seen:
+            errors.setdefault(f"{path}[{index}].name", f"Duplicate name {name!r}.")
+        seen.add(str(name))
+
+
 def _check_logical_types(properties: Any, path: str, errors: dict[str, str]) -> None:
+    _check_unique_names(properties, f"{path}.properties", errors)
     for index, prop in enumerate(_as_list(properties)):
         if not isinstance(prop, dict):
             continue
@@ -283,6 +295,7 @@ def _normalize_field(object_name: str, name: str, prop: SchemaProperty) -> dict[
         "path": f"{object_name}.{name}",
         "logicalType": prop.logicalType,
         "physicalType": prop.physicalType,
+        "physicalName": prop.physicalName,
         "required": bool(prop.required),
         "unique": bool(prop.unique),
         "primaryKey": bool(prop.primaryKey),

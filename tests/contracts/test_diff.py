@@ -308,13 +308,13 @@ def test_annotating_a_quality_rule_is_not_breaking() -> None:
     assert (change.kind, change.breaking) == ("quality_rule_annotated", False)
 
 
-def test_sla_changes_are_not_breaking() -> None:
-    old = odcs(prop(), sla=[{"property": "latency", "value": 4, "unit": "h"}])
+def test_a_stronger_or_new_sla_promise_is_not_breaking() -> None:
+    old = odcs(prop(), sla=[{"property": "latency", "value": 1, "unit": "d"}])
     new = odcs(
         prop(),
         sla=[
-            {"property": "latency", "value": 1, "unit": "d"},
-            {"property": "retention", "value": 1},
+            {"property": "latency", "value": 4, "unit": "h"},
+            {"property": "retention", "value": 1, "unit": "y"},
         ],
     )
     changes = changes_between(old, new)
@@ -322,6 +322,42 @@ def test_sla_changes_are_not_breaking() -> None:
         ("sla.latency", "sla_changed", False),
         ("sla.retention", "sla_changed", False),
     ]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            {"property": "latency", "value": 4, "unit": "h"},
+            {"property": "latency", "value": 1, "unit": "d"},
+        ),
+        (
+            {"property": "retention", "value": 2, "unit": "y"},
+            {"property": "retention", "value": 30, "unit": "d"},
+        ),
+        (
+            {"property": "availability", "value": 99.9, "unit": "%"},
+            {"property": "availability", "value": 99},
+        ),
+        ({"property": "latency", "value": 4, "unit": "h"}, None),
+        (
+            {"property": "latency", "value": 4, "unit": "h"},
+            {"property": "latency", "value": 4, "unit": "parsec"},
+        ),
+    ],
+)
+def test_a_weaker_or_dropped_sla_promise_is_breaking(before: dict, after: dict | None) -> None:
+    changes = changes_between(
+        odcs(prop(), sla=[before]), odcs(prop(), sla=[after] if after else [])
+    )
+    assert [(c.path, c.breaking) for c in changes] == [(f"sla.{before['property']}", True)]
+
+
+def test_renaming_a_column_physically_is_breaking() -> None:
+    old = odcs(prop(physicalName="amt"))
+    new = odcs(prop(physicalName="amount_eur"))
+    changes = changes_between(old, new)
+    assert [(c.kind, c.breaking) for c in changes] == [("physical_name_changed", True)]
 
 
 def test_changes_come_out_in_a_stable_order() -> None:

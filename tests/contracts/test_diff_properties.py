@@ -176,6 +176,8 @@ def reference_breaking(change: Change) -> bool:
         if after["operator"] in STRICTER_WHEN_HIGHER:
             return bool(after["value"] > before["value"])
         return True
+    if kind == "sla_changed":  # latency without a unit: a larger number is a weaker promise
+        return before is not None and (after is None or after["value"] > before["value"])
     return False
 
 

@@ -217,3 +217,17 @@ def test_fundamentals_are_required(missing: str) -> None:
 def test_hostile_document_is_refused_before_validation() -> None:
     with pytest.raises(DocumentInvalid):
         parse_contract("apiVersion: &v v3.1.0\nkind: *v\n")
+
+
+def test_duplicate_property_and_object_names_are_refused_with_their_path() -> None:
+    document = {
+        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "d", "version": "1.0.0",
+        "status": "active",
+        "schema": [
+            {"name": "orders", "properties": [{"name": "a"}, {"name": "a"}]},
+            {"name": "orders"},
+        ],
+    }  # fmt: skip
+    with pytest.raises(ContractInvalid) as error:
+        parse_contract(json.dumps(document))
+    assert set(error.value.fields) >= {"schema[1].name", "schema[0].properties[1].name"}
