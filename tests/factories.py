@@ -61,6 +61,15 @@ def make_governance(user: Any) -> Any:
     return user
 
 
+ORDER_FIELDS = [
+    {"name": "order_id", "logicalType": "string", "required": True, "unique": True,
+     "primaryKey": True, "primaryKeyPosition": 1},
+    {"name": "amount", "logicalType": "number", "required": True,
+     "logicalTypeOptions": {"minimum": 0}},
+    {"name": "note", "logicalType": "string", "logicalTypeOptions": {"maxLength": 200}},
+]  # fmt: skip
+
+
 def odcs_document(
     contract_id: str = "orders",
     version: str = "1.0.0",
@@ -69,13 +78,7 @@ def odcs_document(
 ) -> str:
     """A small valid ODCS v3.1.0 contract as YAML text."""
     if properties is None:
-        properties = [
-            {"name": "order_id", "logicalType": "string", "required": True, "unique": True,
-             "primaryKey": True, "primaryKeyPosition": 1},
-            {"name": "amount", "logicalType": "number", "required": True,
-             "logicalTypeOptions": {"minimum": 0}},
-            {"name": "note", "logicalType": "string", "logicalTypeOptions": {"maxLength": 200}},
-        ]  # fmt: skip
+        properties = ORDER_FIELDS
     document = {
         "apiVersion": "v3.1.0",
         "kind": "DataContract",

@@ -9,15 +9,13 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from tests.factories import ORDER_FIELDS
+
 ACTORS = ("outsider", "viewer", "engineer", "owner", "governance", "admin")
 API = "/api/v1"
 
-BREAKING_PROPERTIES = [  # odcs_document()'s default properties, without `note`
-    {"name": "order_id", "logicalType": "string", "required": True, "unique": True,
-     "primaryKey": True, "primaryKeyPosition": 1},
-    {"name": "amount", "logicalType": "number", "required": True,
-     "logicalTypeOptions": {"minimum": 0}},
-]  # fmt: skip
+# odcs_document()'s default properties without `note`: a breaking change.
+BREAKING_PROPERTIES = [field for field in ORDER_FIELDS if field["name"] != "note"]
 
 
 @pytest.fixture

@@ -5,18 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from tests.factories import odcs_document
+from tests.factories import ORDER_FIELDS, odcs_document
 
 ROLES = ["outsider", "viewer", "engineer", "owner", "governance", "admin"]
 EVERYONE = ["anonymous", *ROLES]
-
-ORDER_FIELDS = [
-    {"name": "order_id", "logicalType": "string", "required": True, "unique": True,
-     "primaryKey": True, "primaryKeyPosition": 1},
-    {"name": "amount", "logicalType": "number", "required": True,
-     "logicalTypeOptions": {"minimum": 0}},
-    {"name": "note", "logicalType": "string", "logicalTypeOptions": {"maxLength": 200}},
-]  # fmt: skip
 
 
 def orders_without(field: str, version: str, contract_id: str = "orders") -> str:
