@@ -12,15 +12,14 @@ from rest_framework.response import Response
 from domains import services
 from domains.models import Domain, Membership
 from domains.serializers import (
-    WRITE_ERRORS,
     DomainCreateSerializer,
     DomainSerializer,
     DomainUpdateSerializer,
     MemberAddSerializer,
     MemberRoleSerializer,
     MembershipSerializer,
-    validated,
 )
+from meshplatform.apikit import WRITE_ERRORS, validated
 
 
 def visible_domain(request: Request, slug: str) -> Domain:

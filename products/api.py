@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from domains.serializers import ERRORS, WRITE_ERRORS, ErrorSerializer, validated
+from meshplatform.apikit import ERRORS, WRITE_ERRORS, ErrorSerializer, validated
 from meshplatform.errors import PlatformError
 from products import services
 from products.contracts import diff_contracts

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from domains.models import Domain
-from domains.serializers import api_url
 from meshplatform.api import StrictSerializer
+from meshplatform.apikit import api_url
 from products.models import Classification, ContractVersion, DataProduct, Status, Tag
 
 ACTIVE_USERS = get_user_model().objects.filter(is_active=True)
