@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -155,6 +156,15 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # serves assets even before collectstatic (tests, first run)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
+# Contracts and descriptors are at most 1 MiB; a form around one needs a little more.
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
+FILE_UPLOAD_HANDLERS = [
+    "meshplatform.uploads.RefuseLargeUploads",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- REST API -----------------------------------------------------------------------------
@@ -170,7 +180,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "meshplatform.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": "20/min"},
 }
-REST_KNOX = {"TOKEN_TTL": None, "AUTO_REFRESH": False}  # tokens are stored hashed by knox
+# Knox stores only a hash of each token; they expire, and POST auth/logout/ revokes one.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=int(env_str("API_TOKEN_TTL_DAYS", "30"))),
+    "AUTO_REFRESH": False,
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Data mesh platform API",
     "VERSION": "1.0.0",

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from knox.views import LogoutView
 
 from meshplatform import health
 from meshplatform.tokens import TokenView
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
     path("", include("domains.api_urls")),
     path("", include("products.api_urls")),
 ]

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.api.conftest import API, error_of
@@ -141,3 +142,15 @@ def test_a_wrong_password_gets_401_with_a_challenge(people: SimpleNamespace) -> 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert error_of(response)["code"] == "authentication_failed"
+
+
+def test_a_token_expires_and_can_be_revoked(people: SimpleNamespace) -> None:
+    client = APIClient()
+    token = client.post(
+        f"{API}/auth/token/", {"username": "ethan", "password": PASSWORD}, format="json"
+    ).json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert AuthToken.objects.get(user=people.engineer).expiry is not None
+
+    assert client.post(f"{API}/auth/logout/").status_code == 204
+    assert client.get(f"{API}/products/").status_code == 401

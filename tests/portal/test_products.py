@@ -237,3 +237,11 @@ def test_a_pasted_document_beyond_the_upload_limit_gets_a_readable_400(
     assert response.status_code == 400
     assert "a contract document is limited to 1 MiB" in response.content.decode()
     assert not ContractVersion.objects.exists()
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(people, client) -> None:
+    client.force_login(people.engineer)
+    big = SimpleUploadedFile("contract.yaml", b"x" * (3 * 1024 * 1024))
+    response = client.post("/p/sales/orders/contracts/new/", {"file": big})
+    assert response.status_code == 400
+    assert not ContractVersion.objects.exists()
