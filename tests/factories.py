@@ -61,7 +61,7 @@ def make_governance(user: Any) -> Any:
     return user
 
 
-ORDER_FIELDS = [
+ORDER_FIELDS: list[dict[str, Any]] = [
     {"name": "order_id", "logicalType": "string", "required": True, "unique": True,
      "primaryKey": True, "primaryKeyPosition": 1},
     {"name": "amount", "logicalType": "number", "required": True,
