@@ -12,7 +12,13 @@ from rest_framework.test import APIClient
 from products.models import ContractVersion, DataProduct, Tag
 from products.services import publish_contract
 from tests.api.conftest import API
-from tests.factories import ProductFactory, odcs_document
+from tests.factories import (
+    DomainFactory,
+    MembershipFactory,
+    ProductFactory,
+    UserFactory,
+    odcs_document,
+)
 
 Client = Callable[[str], APIClient]
 
@@ -111,3 +117,51 @@ def test_contract_list_query_count_does_not_grow_with_the_versions(
         response = client.get(f"{API}/products/sales/orders/contracts/")
 
     assert response.json()["count"] == versions
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_domain_and_member_lists_query_count_does_not_grow(
+    client_for: Client,
+    people: SimpleNamespace,
+    django_assert_max_num_queries: Callable[[int], object],
+    count: int,
+) -> None:
+    for n in range(count):
+        DomainFactory(slug=f"extra-{n:02}")
+        MembershipFactory(domain=people.sales, user=UserFactory(username=f"member-{n:02}"))
+    client = client_for("viewer")
+
+    # Session and user, count, page.
+    with django_assert_max_num_queries(4):
+        domains = client.get(f"{API}/domains/", {"page_size": 200})
+    # Session and user, the domain, count, page (users joined).
+    with django_assert_max_num_queries(5):
+        members = client.get(f"{API}/domains/sales/members/", {"page_size": 200})
+
+    assert domains.json()["count"] == count + 2
+    assert members.json()["count"] == count + 3
+
+
+@pytest.mark.parametrize("versions", [2, 8])
+def test_contract_diff_query_count_does_not_grow_with_the_versions(
+    client_for: Client,
+    people: SimpleNamespace,
+    django_assert_max_num_queries: Callable[[int], object],
+    versions: int,
+) -> None:
+    for minor in range(versions):
+        publish_contract(
+            product=people.internal,
+            document=odcs_document(version=f"1.{minor}.0"),
+            actor=people.owner,
+        )
+    client = client_for("viewer")
+
+    # Session and user, the governance check, the product, its tags, the two versions.
+    with django_assert_max_num_queries(7):
+        response = client.get(
+            f"{API}/products/sales/orders/contracts/diff/",
+            {"from": "1.0.0", "to": f"1.{versions - 1}.0"},
+        )
+
+    assert response.status_code == 200
