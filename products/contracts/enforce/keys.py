@@ -1,0 +1,53 @@
+"""Remember the keys seen so far in a run, in memory bounded by the number of distinct keys.
+
+Keys are 64-bit hashes (polars' vectorised hash of the key columns), kept as sorted runs that
+merge when two reach the same size (a log-structured set): membership of a whole batch is a
+vectorised binary search per run, and the total merge work stays O(n log n) over a run instead
+of re-hashing every seen key for each batch. Two different keys colliding in 64 bits is
+possible (about 1e-7 for two million keys); the cost would be one row wrongly quarantined.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def key_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """One UInt64 per row; null where any key column is null (rules skip nulls)."""
+    key = pl.col(columns[0]).hash() if len(columns) == 1 else pl.struct(columns).hash()
+    any_null = pl.any_horizontal([pl.col(c).is_null() for c in columns])
+    return frame.select(pl.when(~any_null).then(key).alias("key")).to_series()
+
+
+class SeenKeys:
+    """The set of key hashes seen in earlier batches of one run."""
+
+    def __init__(self) -> None:
+        self._runs: list[pl.Series] = []
+
+    def __len__(self) -> int:
+        return sum(run.len() for run in self._runs)
+
+    def repeats(self, hashes: pl.Series) -> pl.Series:
+        """True for each non-null hash seen in an earlier batch or earlier in this one.
+
+        Remembers the new ones.
+        """
+        present = hashes.is_not_null()
+        earlier = pl.repeat(False, hashes.len(), dtype=pl.Boolean, eager=True)
+        filled = hashes.fill_null(0)
+        for run in self._runs:
+            position = run.search_sorted(filled, side="left").cast(pl.Int64)
+            found = run.gather(position.clip(0, run.len() - 1)) == filled
+            earlier = earlier | (found & (position < run.len()))
+        in_batch = present & ~hashes.is_first_distinct()
+        self._add(hashes.filter(present & ~earlier).unique().sort())
+        return (present & earlier) | in_batch
+
+    def _add(self, fresh: pl.Series) -> None:
+        if fresh.len() == 0:
+            return
+        self._runs.append(fresh)
+        while len(self._runs) > 1 and self._runs[-2].len() <= self._runs[-1].len():
+            merged = pl.concat([self._runs.pop(), self._runs.pop()]).unique().sort()
+            self._runs.append(merged)

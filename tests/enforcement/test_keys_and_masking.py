@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from tests.enforcement.helpers import broken, field, table, validator
+
+
+def test_unique_duplicates_across_batches_keep_the_first_occurrence() -> None:
+    v = validator(field("id", "integer", unique=True))
+    first = v.check(table(id=["1", "2", "2", None]))
+    second = v.check(table(id=["01", "3", None, "3"]))
+    assert broken(first) == {2: ["orders.id:unique"]}
+    assert broken(second) == {4: ["orders.id:unique"], 7: ["orders.id:unique"]}
+    assert v.finish().rule_counts["orders.id:unique"] == {"checked": 6, "failed": 3}
+
+
+def test_composite_primary_key_across_batches() -> None:
+    v = validator(
+        field("order", primaryKey=True, primaryKeyPosition=1),
+        field("line", "integer", primaryKey=True, primaryKeyPosition=2),
+    )
+    first = v.check(table(order=["a", "a", "b"], line=["1", "2", "1"]))
+    second = v.check(table(order=["a", "b", "b", "c"], line=["2", "2", "1", None]))
+    assert broken(first) == {}
+    assert broken(second) == {3: ["orders:primaryKey"], 5: ["orders:primaryKey"]}
+
+
+def test_a_new_run_forgets_the_keys_of_the_last_one() -> None:
+    v = validator(field("id", unique=True))
+    v.check(table(id=["a"]))
+    v.finish()
+    assert broken(v.check(table(id=["a"]))) == {}
+
+
+def test_restricted_and_pii_values_are_hashed_in_quarantine() -> None:
+    v = validator(
+        field("email", classification="restricted"),
+        field("name", tags=["pii"]),
+        field("n", "integer"),
+    )
+    result = v.check(
+        table(email=["ada@x.io", "ada@x.io", None], name=["Ada", "Ada", "Bob"], n=["x", "y", "z"])
+    )
+    quarantined = result.quarantined.to_pylist()
+    emails = [row["email"] for row in quarantined]
+    assert emails[0] == emails[1] and len(emails[0]) == 64 and emails[2] is None
+    assert quarantined[0]["name"] == quarantined[1]["name"] != quarantined[2]["name"]
+    text = str(quarantined)
+    assert "ada@x.io" not in text and "Ada" not in text and "Bob" not in text
+    assert [row["n"] for row in quarantined] == ["x", "y", "z"]
+
+
+def test_passed_rows_keep_sensitive_values() -> None:
+    result = validator(field("email", classification="restricted")).check(table(email=["a@x.io"]))
+    assert result.passed.column("email").to_pylist() == ["a@x.io"]
+
+
+def test_every_input_row_ends_in_exactly_one_side() -> None:
+    v = validator(field("n", "integer", required=True))
+    result = v.check(table(n=["1", None, "x", "4"]))
+    rows = result.passed_rows.to_pylist() + result.quarantined.column("_row").to_pylist()
+    assert sorted(rows) == [0, 1, 2, 3]
