@@ -19,6 +19,8 @@ from django.db.models import Q
 from governance.audit import verify_chain
 from meshplatform.demo import load_demo
 from meshplatform.errors import PlatformError
+from meshplatform.keys import quarantine_hash_key
+from products.contracts.enforce import validate_file
 from products.models import DataProduct
 from products.productcode import apply_files, export_product
 
@@ -52,7 +54,14 @@ class Command(BaseCommand):
         export.add_argument("-o", "--out", required=True)
         audit = sub.add_parser("audit", help="Audit log checks.")
         audit.add_argument("check", choices=["verify"])
-        sub.add_parser("demo", help="Load the demo mesh (idempotent).")  # fmt: skip
+        sub.add_parser("demo", help="Load the demo mesh (idempotent).")
+        validate = sub.add_parser(
+            "validate", help="Check a CSV, JSON-lines or Parquet file against an ODCS contract."
+        )
+        validate.add_argument("-c", "--contract", required=True, help="The ODCS contract file.")
+        validate.add_argument("-i", "--input", required=True, help=".csv, .jsonl or .parquet")
+        validate.add_argument("--out", help="Write passed.parquet and quarantine.parquet here.")
+        validate.add_argument("--object", help="The schema object (default: the first).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -96,6 +105,31 @@ class Command(BaseCommand):
                 f"({report.checked} events verified before it)."
             )
         self.stdout.write(f"Audit chain intact: {report.checked} events verified.")
+
+    def handle_validate(
+        self, *, contract: str, input: str, out: str | None, object: str | None, **_: Any
+    ) -> None:
+        (_, text), *_rest = _read_files([contract])
+        if not Path(input).is_file():
+            raise CommandError(f"No such file: {input}")
+        report = validate_file(text, input, out, hash_key=quarantine_hash_key(), object_name=object)
+        self.stdout.write(
+            f"{report.rows_in} rows: {report.rows_passed} passed, "
+            f"{report.rows_quarantined} quarantined ({report.batches} batches)"
+        )
+        width = max((len(rule) for rule in report.report.rule_counts), default=4)
+        for rule, counts in sorted(report.report.rule_counts.items()):
+            self.stdout.write(f"  {rule:<{width}}  checked {counts['checked']:>10}  "
+                              f"failed {counts['failed']:>8}")  # fmt: skip
+        for verdict in report.report.dataset:
+            mark = "ok  " if verdict["passed"] else "FAIL"
+            self.stdout.write(
+                f"  {mark} {verdict['rule']}: {verdict['actual']} (expected {verdict['expected']})"
+            )
+        if out:
+            self.stdout.write(f"Wrote {report.passed_path} and {report.quarantine_path}")
+        if not report.ok:
+            raise CommandError("A dataset rule failed: this data would not be published.")
 
     def handle_demo(self, **_: Any) -> None:
         for line in load_demo():

@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from meshplatform.errors import Invalid
 from products.contracts.enforce.validator import RunReport, compile_contract
 from products.contracts.odcs import parse_contract
 
@@ -23,8 +24,10 @@ JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 
 
-class UnsupportedFile(ValueError):
+class UnsupportedFile(Invalid):
     """The input's extension names no format this command reads."""
+
+    code = "unsupported_file"
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,10 @@ def read_batches(input_path: str, batch_rows: int) -> Iterator[pl.DataFrame]:
     elif suffix in PARQUET_SUFFIXES:
         frame = pl.scan_parquet(input_path)
     else:
-        raise UnsupportedFile(f"{input_path}: expected .csv, .jsonl/.ndjson or .parquet")
+        raise UnsupportedFile(
+            f"{input_path}: expected .csv, .jsonl/.ndjson or .parquet",
+            fields={"input": "Unknown file type."},
+        )
     yield from frame.collect_batches(chunk_size=batch_rows)
 
 
@@ -64,9 +70,11 @@ def validate_file(
     *,
     hash_key: bytes,
     batch_rows: int = 262_144,
+    object_name: str | None = None,
 ) -> FileReport:
     """Check every row of `input_path`; write passed.parquet and quarantine.parquet to out_dir."""
-    validator = compile_contract(parse_contract(contract_text), hash_key=hash_key)
+    parsed = parse_contract(contract_text)
+    validator = compile_contract(parsed, object_name=object_name, hash_key=hash_key)
     passed_path = quarantine_path = None
     passed_writer = quarantine_writer = None
     if out_dir is not None:
