@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import AuthToken
+from knox.views import LogoutView
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -47,3 +48,11 @@ class TokenView(APIView):
             raise exceptions.AuthenticationFailed("Wrong username or password.")
         _, token = AuthToken.objects.create(user)
         return Response({"token": token}, status=201)
+
+
+class RevokeTokenView(LogoutView):
+    """POST with a token to revoke it."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, format: str | None = None) -> Response:
+        return super().post(request, format)

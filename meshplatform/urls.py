@@ -1,14 +1,13 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from knox.views import LogoutView
 
 from meshplatform import health
-from meshplatform.tokens import TokenView
+from meshplatform.tokens import RevokeTokenView, TokenView
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
-    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("auth/logout/", RevokeTokenView.as_view(), name="api-logout"),
     path("", include("domains.api_urls")),
     path("", include("products.api_urls")),
 ]
