@@ -43,6 +43,28 @@ def test_passed_rows_are_typed_to_the_contract_schema_in_contract_order() -> Non
     assert result.passed.column("a")[0].as_py().hour == 8
 
 
+def test_default_timestamps_mix_formats_within_one_batch() -> None:
+    # The first format parses most values; the others are retried only where it failed.
+    values = [
+        "2024-01-01T10:00:00",
+        "2024-01-01 10:00:00.5",
+        "2024-01-01T10:00:00+02:00",
+        "2024-02-30T10:00:00",
+        "2024-01-01 10:00:00Z",
+        None,
+        "2024-01-01T10:00",
+        "2024-01-01 11:00:00-0130",
+    ]
+    result = validator(field("t", "timestamp"), field("k", "integer")).check(
+        table(t=values, k=[str(i) for i in range(len(values))])
+    )
+    assert broken(result) == {3: ["orders.t:logicalType"], 6: ["orders.t:logicalType"]}
+    assert result.passed.column("k").to_pylist() == [0, 1, 2, 4, 5, 7]
+    hours = [None if v is None else (v.hour, v.minute, v.microsecond) for v in
+             result.passed.column("t").to_pylist()]
+    assert hours == [(10, 0, 0), (10, 0, 500000), (8, 0, 0), (10, 0, 0), None, (12, 30, 0)]
+
+
 def test_required_fails_nulls_and_missing_columns() -> None:
     result = validator(field("a", required=True), field("b", required=True)).check(
         table(a=["x", None, ""])

@@ -12,11 +12,16 @@ from __future__ import annotations
 import polars as pl
 
 
-def key_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+def key_hash_expr(columns: list[str]) -> pl.Expr:
     """One UInt64 per row; null where any key column is null (rules skip nulls)."""
     key = pl.col(columns[0]).hash() if len(columns) == 1 else pl.struct(columns).hash()
     any_null = pl.any_horizontal([pl.col(c).is_null() for c in columns])
-    return frame.select(pl.when(~any_null).then(key).alias("key")).to_series()
+    return pl.when(~any_null).then(key)
+
+
+def key_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """`key_hash_expr` over a frame."""
+    return frame.select(key_hash_expr(columns).alias("key")).to_series()
 
 
 class SeenKeys:

