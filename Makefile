@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesh
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint bench install clean
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+.PHONY: run test lint bench bench-venv install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +40,19 @@ test: $(STAMP) lint
 	DJANGO_ALLOW_ASYNC_UNSAFE=true \
 	$(BIN)/pytest
 
-bench: $(STAMP)
+# The peer libraries (pandera, Great Expectations, pandas) live in their own venv, so their
+# pins never touch the project's.
+$(BENCH_STAMP): pyproject.toml benchmarks/enforcement/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e . -r benchmarks/enforcement/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench-venv: $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python benchmarks/catalog_api.py
+	$(BENCH_VENV)/bin/python benchmarks/contract_engine.py
 
 clean:
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) $(BENCH_VENV)

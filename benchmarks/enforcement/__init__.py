@@ -1,0 +1,1 @@
+"""Contract enforcement benchmark: our engine against data-quality libraries on one data set."""
