@@ -77,3 +77,34 @@ def test_validate_file_rejects_unknown_extensions(tmp_path: Path) -> None:
     path.write_text("")
     with pytest.raises(files.UnsupportedFile):
         validate_file(CONTRACT, str(path), None, hash_key=KEY)
+
+
+def test_validate_file_writes_batches_in_input_order(tmp_path: Path) -> None:
+    # The writer thread must keep the order of the batches.
+    out = tmp_path / "out"
+    validate_file(CONTRACT, write(tmp_path, ".csv"), str(out), hash_key=KEY, batch_rows=3)
+    assert pq.read_table(out / "passed.parquet").column("id").to_pylist() == list(range(25))
+
+
+def test_validate_file_raises_a_failed_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files, "_write", broken)
+    with pytest.raises(OSError, match="disk full"):
+        validate_file(CONTRACT, write(tmp_path, ".csv"), str(tmp_path / "o"), hash_key=KEY)
+
+
+def test_validate_file_dictionary_encodes_only_repetitive_columns(tmp_path: Path) -> None:
+    rows = files._DICTIONARY_SAMPLE + 10
+    path = tmp_path / "many.csv"
+    path.write_text("id,email\n" + "".join(f"{i},u{i % 3}@x.io\n" for i in range(rows)))
+    out = tmp_path / "out"
+    report = validate_file(CONTRACT, str(path), str(out), hash_key=KEY)
+    assert report.rows_passed == rows
+    meta = pq.ParquetFile(out / "passed.parquet").metadata.row_group(0)
+    assert "RLE_DICTIONARY" not in meta.column(0).encodings  # distinct ids
+    assert "RLE_DICTIONARY" in meta.column(1).encodings  # three e-mails
+    assert pq.read_table(out / "passed.parquet").column("id").to_pylist() == list(range(rows))

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import random
+
+import polars as pl
+
+from products.contracts.enforce.keys import SeenKeys
 from tests.enforcement.helpers import broken, field, table, validator
 
 
@@ -58,3 +63,20 @@ def test_every_input_row_ends_in_exactly_one_side() -> None:
     result = v.check(table(n=["1", None, "x", "4"]))
     rows = result.passed_rows.to_pylist() + result.quarantined.column("_row").to_pylist()
     assert sorted(rows) == [0, 1, 2, 3]
+
+
+def test_seen_keys_match_a_set_over_many_uneven_batches() -> None:
+    # Enough batches of shrinking and growing sizes to merge the sorted runs several times.
+    rng = random.Random(5)
+    seen, reference = SeenKeys(), set()
+    for size in [50, 49, 48, 47, 120, 3, 0, 1, 200, 64, 64, 64, 64, 10]:
+        values = [rng.choice([None, *range(400)]) for _ in range(size)]
+        expected = []
+        for value in values:
+            expected.append(value is not None and value in reference)
+            if value is not None:
+                reference.add(value)
+        hashes = pl.Series(values, dtype=pl.UInt64)
+        assert seen.repeats(hashes).to_list() == expected
+    assert len(seen) == len(reference)
+    assert len(seen._runs) <= 4

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import random
 import time
 
+import polars as pl
 import pyarrow as pa
 import pytest
 
 from products.contracts import parse_contract
 from products.contracts.enforce import compile_contract
+from products.contracts.enforce.types import INTEGER_SHAPE, NUMBER_SHAPE, convert_values
 from tests.enforcement.helpers import KEY, broken, contract_text, field, table, validator
 
 
@@ -16,6 +19,20 @@ from tests.enforcement.helpers import KEY, broken, contract_text, field, table, 
         ("integer", "abc", "42"),
         ("integer", "99999999999999999999", "-7"),
         ("integer", " 5", "+5"),
+        ("integer", "5 ", "-0"),
+        ("integer", "5_000", "007"),
+        ("integer", "\u0663", "1"),
+        ("integer", "\uff15", "2"),
+        ("integer", "0x5", "3"),
+        ("integer", "1e3", "4"),
+        ("integer", "5.0", "5"),
+        ("integer", "9223372036854775808", "-9223372036854775808"),
+        ("number", " 1.5", "-.5e-3"),
+        ("number", "NaN", "5."),
+        ("number", "-inf", "1E+3"),
+        ("number", "1_000.5", "00.1"),
+        ("number", "0x1p3", "+7"),
+        ("number", "1,5", "1e-400"),
         ("number", "1e400", "1.5e3"),
         ("number", "inf", ".5"),
         ("date", "2024-02-30", "2024-02-29"),
@@ -60,8 +77,10 @@ def test_default_timestamps_mix_formats_within_one_batch() -> None:
     )
     assert broken(result) == {3: ["orders.t:logicalType"], 6: ["orders.t:logicalType"]}
     assert result.passed.column("k").to_pylist() == [0, 1, 2, 4, 5, 7]
-    hours = [None if v is None else (v.hour, v.minute, v.microsecond) for v in
-             result.passed.column("t").to_pylist()]
+    hours = [
+        None if v is None else (v.hour, v.minute, v.microsecond)
+        for v in result.passed.column("t").to_pylist()
+    ]
     assert hours == [(10, 0, 0), (10, 0, 500000), (8, 0, 0), (10, 0, 0), None, (12, 30, 0)]
 
 
@@ -186,3 +205,33 @@ def test_hash_key_is_required() -> None:
     with pytest.raises(ValueError, match="hash_key"):
         compile_contract(parse_contract(contract_text(field("a"))), hash_key=b"")
     assert KEY
+
+
+def test_passthrough_fields_keep_their_values_among_the_typed_ones() -> None:
+    v = validator(field("n", "integer"), field("doc", "object"), field("s"))
+    result = v.check(table(n=["1", "x", "3"], doc=['{"a": 1}', "{}", None], s=["p", "q", "r"]))
+    assert result.passed.column_names == ["n", "doc", "s"]
+    assert result.passed.schema.field("n").type == pa.int64()
+    assert result.passed.schema.field("s").type == pa.string()
+    assert result.passed.column("doc").to_pylist() == ['{"a": 1}', None]
+    assert result.passed.column("s").to_pylist() == ["p", "r"]
+
+
+def test_number_casts_accept_exactly_the_number_shapes() -> None:
+    # The conversion relies on polars' casts being as strict as the shape regexes.
+    rng = random.Random(11)
+    alphabet = "0123456789+-.eE infINFaAyYtT_x,dDfF\t"
+    values = [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(20_000)
+    ] + [
+        "".join(rng.choice("0123456789+-.eE") for _ in range(rng.randint(0, 9)))
+        for _ in range(20_000)
+    ]
+    text = pl.Series(values)
+    integers = convert_values(text, "integer", None).is_not_null()
+    numbers = convert_values(text, "number", None)
+    finite = numbers.is_not_null()
+    assert (integers == (text.str.contains(INTEGER_SHAPE) & integers)).all()
+    assert integers.sum() > 100
+    assert (finite == (text.str.contains(NUMBER_SHAPE) & finite)).all()
+    assert finite.sum() > 1000

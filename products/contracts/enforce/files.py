@@ -7,7 +7,9 @@ uniqueness state (distinct keys), whatever the size of the file.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +18,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from meshplatform.errors import Invalid
-from products.contracts.enforce.validator import RunReport, compile_contract
+from products.contracts.enforce.validator import (
+    BatchResult,
+    RunReport,
+    Validator,
+    compile_contract,
+)
 from products.contracts.odcs import parse_contract
 
 CSV_SUFFIXES = frozenset({".csv"})
 JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
+_PENDING = 1  # checked batches waiting for the writer thread
+_DICTIONARY_SAMPLE = 65_536  # rows of the first batch that decide the dictionary columns
+_DICTIONARY_SHARE = 0.05  # dictionary-encode columns with at most this share of distinct values
 
 
 class UnsupportedFile(Invalid):
@@ -75,34 +85,31 @@ def validate_file(
     """Check every row of `input_path`; write passed.parquet and quarantine.parquet to out_dir."""
     parsed = parse_contract(contract_text)
     validator = compile_contract(parsed, object_name=object_name, hash_key=hash_key)
-    passed_path = quarantine_path = None
-    passed_writer = quarantine_writer = None
-    if out_dir is not None:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        passed_path = str(Path(out_dir) / "passed.parquet")
-        quarantine_path = str(Path(out_dir) / "quarantine.parquet")
+    output = _Output(out_dir) if out_dir is not None else None
     batches = 0
+    # Batch n + 1 is prepared (types, row rules, key hashes) in a thread while batch n is
+    # decided (keys across the run, counts, split) and batch n - 1 is written: polars and
+    # pyarrow release the GIL, so the stages overlap on the cores the others leave idle.
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate-prepare")
+    prepared: Future[pl.DataFrame] | None = None
     try:
         for frame in read_batches(input_path, batch_rows):
             batches += 1
-            result = validator.check_frame(frame)
-            if passed_path is None or quarantine_path is None:
-                continue
-            if passed_writer is None:
-                passed_writer = _writer(passed_path, result.passed.schema)
-            if quarantine_writer is None:
-                quarantine_writer = _writer(quarantine_path, result.quarantined.schema)
-            passed_writer.write_table(result.passed)
-            if result.quarantined.num_rows:
-                quarantine_writer.write_table(result.quarantined)
-        if passed_path is not None and passed_writer is None:
-            passed_writer = _writer(passed_path, validator.passed_schema)
-        if quarantine_path is not None and quarantine_writer is None:
-            quarantine_writer = _writer(quarantine_path, validator.quarantine_schema)
+            following = ahead.submit(validator.prepare, frame)
+            if prepared is not None:
+                _decide(validator, prepared.result(), output)
+            prepared = following
+        if prepared is not None:
+            _decide(validator, prepared.result(), output)
+            prepared = None
+        if output is not None:
+            output.finish(validator.passed_schema, validator.quarantine_schema)
     finally:
-        for writer in (passed_writer, quarantine_writer):
-            if writer is not None:
-                writer.close()
+        if prepared is not None:
+            prepared.cancel()
+        ahead.shutdown(wait=True)
+        if output is not None:
+            output.close()
     report = validator.finish()
     return FileReport(
         input_path=input_path,
@@ -110,11 +117,86 @@ def validate_file(
         rows_in=report.rows_in,
         rows_passed=report.rows_passed,
         rows_quarantined=report.rows_quarantined,
-        passed_path=passed_path,
-        quarantine_path=quarantine_path,
+        passed_path=output.passed_path if output is not None else None,
+        quarantine_path=output.quarantine_path if output is not None else None,
         report=report,
     )
 
 
-def _writer(path: str, schema: pa.Schema) -> pq.ParquetWriter:
-    return pq.ParquetWriter(path, schema, compression="zstd")
+def _decide(validator: Validator, prepared: pl.DataFrame, output: _Output | None) -> None:
+    result = validator.check_prepared(prepared)
+    if output is not None:
+        output.write(result)
+
+
+class _Output:
+    """passed.parquet and quarantine.parquet, written by a background thread.
+
+    Parquet encoding (pyarrow, one thread, GIL released) of batch n overlaps the checks of
+    batch n + 1; at most `_PENDING` checked batches wait for it, so memory stays bounded by the
+    batch size. Batches are written in order; a write error is raised in the caller's thread.
+    """
+
+    def __init__(self, out_dir: str) -> None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        self.passed_path = str(Path(out_dir) / "passed.parquet")
+        self.quarantine_path = str(Path(out_dir) / "quarantine.parquet")
+        self._passed: pq.ParquetWriter | None = None
+        self._quarantine: pq.ParquetWriter | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate-write")
+        self._pending: deque[Future[None]] = deque()
+
+    def write(self, result: BatchResult) -> None:
+        if self._passed is None:
+            self._passed = _writer(
+                self.passed_path, result.passed.schema, _dictionary_columns(result.passed)
+            )
+        if self._quarantine is None:
+            self._quarantine = _writer(self.quarantine_path, result.quarantined.schema)
+        while len(self._pending) >= _PENDING:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(_write, self._passed, self._quarantine, result))
+
+    def finish(self, passed_schema: pa.Schema, quarantine_schema: pa.Schema) -> None:
+        """Wait for every write; an input without rows still gets both (empty) files."""
+        while self._pending:
+            self._pending.popleft().result()
+        if self._passed is None:
+            self._passed = _writer(self.passed_path, passed_schema)
+        if self._quarantine is None:
+            self._quarantine = _writer(self.quarantine_path, quarantine_schema)
+
+    def close(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
+        for writer in (self._passed, self._quarantine):
+            if writer is not None:
+                writer.close()
+
+
+def _write(passed: pq.ParquetWriter, quarantine: pq.ParquetWriter, result: BatchResult) -> None:
+    passed.write_table(result.passed)
+    if result.quarantined.num_rows:
+        quarantine.write_table(result.quarantined)
+
+
+def _dictionary_columns(table: pa.Table) -> list[str] | bool:
+    """The columns worth dictionary encoding, judged on the first batch: few distinct values.
+
+    pyarrow dictionary-encodes every column by default and falls back to plain pages only
+    after a column's dictionary fills up, which cost 0.4 s of 1.2 s when writing the
+    2,000,000 passed rows of the orders benchmark (uuids, e-mails, amounts) and made the file
+    larger, not smaller.
+    """
+    if table.num_rows < _DICTIONARY_SAMPLE:
+        return True  # too little to judge: pyarrow's default
+    frame = pl.from_arrow(table.slice(0, _DICTIONARY_SAMPLE))
+    assert isinstance(frame, pl.DataFrame)
+    counts = frame.select(pl.all().approx_n_unique()).row(0)
+    limit = _DICTIONARY_SAMPLE * _DICTIONARY_SHARE
+    return [name for name, count in zip(frame.columns, counts, strict=True) if count <= limit]
+
+
+def _writer(path: str, schema: pa.Schema, dictionary: list[str] | bool = True) -> pq.ParquetWriter:
+    return pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=dictionary)

@@ -36,23 +36,38 @@ class SeenKeys:
     def repeats(self, hashes: pl.Series) -> pl.Series:
         """True for each non-null hash seen in an earlier batch or earlier in this one.
 
-        Remembers the new ones.
+        Remembers the new ones. The batch's hashes are sorted once: each run is then searched
+        in order (binary searches of random probes measured 4x slower), the new keys come out
+        sorted and distinct, and the repeated keys (usually few) are mapped back to the rows
+        with a small `is_in`, so no row-order permutation is ever built.
         """
-        present = hashes.is_not_null()
-        earlier = pl.repeat(False, hashes.len(), dtype=pl.Boolean, eager=True)
-        filled = hashes.fill_null(0)
+        keys = hashes.drop_nulls().sort()
+        earlier = pl.repeat(False, keys.len(), dtype=pl.Boolean, eager=True)
         for run in self._runs:
-            position = run.search_sorted(filled, side="left").cast(pl.Int64)
-            found = run.gather(position.clip(0, run.len() - 1)) == filled
+            position = run.search_sorted(keys, side="left")
+            found = run.gather(position.clip(0, run.len() - 1)) == keys
             earlier = earlier | (found & (position < run.len()))
-        in_batch = present & ~hashes.is_first_distinct()
-        self._add(hashes.filter(present & ~earlier).unique().sort())
-        return (present & earlier) | in_batch
+        first = (keys != keys.shift(1)).fill_null(True)
+        self._add(keys.filter(first & ~earlier))
+        repeated = pl.repeat(False, hashes.len(), dtype=pl.Boolean, eager=True)
+        seen_before = keys.filter(earlier)
+        if seen_before.len():
+            repeated = hashes.is_in(seen_before.implode()).fill_null(False)
+        twice = keys.filter(~first & ~earlier).unique()
+        if twice.len():
+            # Keys new to the run that occur more than once here: all but the first are repeats.
+            rows = hashes.is_in(twice.implode()).fill_null(False).arg_true()
+            later = rows.filter(~hashes.gather(rows).is_first_distinct())
+            repeated = repeated.scatter(later, True)
+        return repeated
 
     def _add(self, fresh: pl.Series) -> None:
         if fresh.len() == 0:
             return
         self._runs.append(fresh)
-        while len(self._runs) > 1 and self._runs[-2].len() <= self._runs[-1].len():
-            merged = pl.concat([self._runs.pop(), self._runs.pop()]).unique().sort()
+        # Runs at least double in size from newest to oldest: O(log n) of them, whatever the
+        # batch sizes (merging only equal sizes let slightly shrinking batches pile up).
+        while len(self._runs) > 1 and self._runs[-2].len() < 2 * self._runs[-1].len():
+            # Runs hold disjoint keys (only unseen ones are added): sorting is enough.
+            merged = pl.concat([self._runs.pop(), self._runs.pop()]).sort()
             self._runs.append(merged)
