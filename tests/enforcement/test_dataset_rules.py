@@ -54,12 +54,12 @@ def test_every_operator_in_rows_and_percent(
 
 
 def test_missing_values_count_listed_placeholders_and_nulls() -> None:
-    rule = {"metric": "missingValues", "arguments": {"missingValues": [None, "b"]}, "mustBe": 0}
+    rule = {"metric": "missingValues", "arguments": {"missingValues": [None, "b"]}, "mustBe": 1}
     assert decide(rule)["actual"] == 4
 
 
 def test_invalid_values_against_valid_values() -> None:
-    rule = {"metric": "invalidValues", "arguments": {"validValues": ["a", "b"]}, "mustBe": 0}
+    rule = {"metric": "invalidValues", "arguments": {"validValues": ["a", "b"]}, "mustBe": 1}
     assert decide(rule)["actual"] == 5
 
 
@@ -111,7 +111,8 @@ def test_row_count_on_empty_input() -> None:
 
 
 def test_percent_of_empty_input_is_zero() -> None:
-    assert decide({"metric": "nullValues", "mustBe": 0, "unit": "percent"}, [])["actual"] == 0.0
+    rule = {"metric": "nullValues", "mustBeLessThan": 5, "unit": "percent"}
+    assert decide(rule, [])["actual"] == 0.0
 
 
 def test_schema_duplicate_values_over_several_properties() -> None:
@@ -135,3 +136,41 @@ def test_schema_duplicate_values_over_several_properties() -> None:
 def test_unusable_metrics_are_reported_at_compile_time(rule: dict[str, Any]) -> None:
     with pytest.raises(UnsupportedRule):
         validator(field("a", quality=[{"type": "library", **rule}]))
+
+
+@pytest.mark.parametrize(
+    "threshold",
+    [
+        {"mustBe": 0},
+        {"mustBeLessThan": 1},
+        {"mustBeLessOrEqualTo": 0},
+        {"mustBe": 0, "unit": "percent"},
+    ],
+)
+def test_a_metric_that_tolerates_no_bad_row_quarantines_each_one(threshold: dict[str, Any]) -> None:
+    rule = {"type": "library", "metric": "invalidValues", "arguments": {"validValues": ["a", "b"]}}
+    v = validator(field("a", quality=[{**rule, **threshold}]))
+    result = v.check(table(a=["a", "x", None, "b", "y"]))
+    report = v.finish()
+    assert result.passed.column("a").to_pylist() == ["a", None, "b"]
+    assert result.quarantined.column("_row").to_pylist() == [1, 4]
+    errors = result.quarantined.column("_errors").to_pylist()
+    assert [e["rule"] for row in errors for e in row] == ["orders.a:invalidValues"] * 2
+    assert report.ok and report.dataset == []
+    assert report.rule_counts["orders.a:invalidValues"] == {"checked": 4, "failed": 2}
+
+
+def test_null_values_with_no_tolerance_quarantine_the_nulls() -> None:
+    v = validator(field("a", quality=[{"type": "library", "metric": "nullValues", "mustBe": 0}]))
+    result = v.check(table(a=["a", None, "b"]))
+    assert result.quarantined.column("_row").to_pylist() == [1]
+    assert v.finish().ok
+
+
+def test_a_metric_with_some_tolerance_stays_a_dataset_rule() -> None:
+    rule = {"type": "library", "metric": "nullValues", "mustBeLessThan": 2}
+    v = validator(field("a", quality=[rule]))
+    result = v.check(table(a=["a", None, None]))
+    report = v.finish()
+    assert result.quarantined.num_rows == 0
+    assert report.dataset[0]["actual"] == 2 and not report.ok

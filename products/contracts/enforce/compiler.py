@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from meshplatform.errors import Invalid
-from products.contracts.enforce.dataset import UNITS, metric_problem
+from products.contracts.enforce.dataset import UNITS, as_row_rule, metric_problem, tolerates_none
 from products.contracts.enforce.rules import FieldPlan, RowRule, field_rules
 from products.contracts.enforce.sqlrules import SqlRuleFailed, run_query, sandbox
 from products.contracts.enforce.types import (
@@ -122,6 +122,8 @@ def compile_plan(parsed: ParsedContract, object_name: str | None) -> Plan:
             problems.append(f"{name}: quality rule type {rule['type']!r} is not supported")
     if problems:
         raise UnsupportedRule(problems)
+    row_rules.extend(as_row_rule(spec) for spec in metrics if tolerates_none(spec))
+    metrics = [spec for spec in metrics if not tolerates_none(spec)]
     table_names = list(dict.fromkeys(n for n in (name, obj.get("physicalName")) if n))
     return Plan(name, table_names, fields, row_rules, key_rules, metrics, sql)
 

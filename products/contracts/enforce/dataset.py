@@ -2,7 +2,9 @@
 
 Counts accumulate batch by batch over every input row (the run's data as it arrived, not only
 the rows that passed), so a threshold such as "at most 5 % invalid" speaks about the input.
-Percent units are relative to the run's input row count.
+Percent units are relative to the run's input row count. A property metric that tolerates
+no offending row at all (`mustBe: 0` and the like) is not a threshold but a row rule: see
+`tolerates_none`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from products.contracts.enforce.keys import SeenKeys, key_hashes
-from products.contracts.enforce.rules import FieldPlan
+from products.contracts.enforce.rules import FieldPlan, RowRule
 from products.contracts.enforce.types import polars_type
 
 Check = Callable[[float, Any], bool]
@@ -93,6 +95,10 @@ class MetricRule:
         """
         if self.metric in ("rowCount", "duplicateValues"):
             return None
+        return self.offending().fill_null(False).sum()
+
+    def offending(self) -> pl.Expr:
+        """True for each row the metric counts (nullValues, missingValues, invalidValues)."""
         plan = self.plans[0]
         raw, typed = pl.col(plan.raw), pl.col(plan.typed)
         if self.metric == "nullValues":
@@ -105,7 +111,7 @@ class MetricRule:
                 counted = counted | raw.is_null()
         else:
             counted = self._invalid(plan, raw, typed)
-        return counted.fill_null(False).sum()
+        return counted
 
     def _invalid(self, plan: FieldPlan, raw: pl.Expr, typed: pl.Expr) -> pl.Expr:
         # A value that did not convert to the field's type is invalid whatever the arguments.
@@ -134,6 +140,41 @@ class MetricRule:
             "actual": actual,
             "expected": expected_text(self.operator, self.value, self.unit),
         }
+
+
+ROW_METRICS = frozenset({"nullValues", "missingValues", "invalidValues"})
+ROW_MESSAGES = {
+    "nullValues": "is null",
+    "missingValues": "is missing",
+    "invalidValues": "is not an allowed value",
+}
+
+
+def tolerates_none(spec: dict[str, Any]) -> bool:
+    """A property metric that allows not one offending row (mustBe 0, mustBeLessThan 1, ...).
+
+    Such a metric is a row rule: offending rows are quarantined with the metric's id, so the
+    published data meets it by construction and no good row is held back with the bad ones.
+    """
+    if spec["metric"] not in ROW_METRICS:
+        return False
+    smallest = 1.0 if spec["unit"] == "rows" else 1e-9
+    return decide(spec["operator"], spec["value"], 0.0) and not decide(
+        spec["operator"], spec["value"], smallest
+    )
+
+
+def as_row_rule(spec: dict[str, Any]) -> RowRule:
+    rule = MetricRule(**spec)
+    plan = rule.plans[0]
+    looked_at = pl.lit(True) if rule.metric != "invalidValues" else pl.col(plan.raw).is_not_null()
+    return RowRule(
+        rule.rule_id,
+        plan.name,
+        ROW_MESSAGES[rule.metric],
+        rule.offending().fill_null(False),
+        looked_at,
+    )
 
 
 def metric_problem(rule: dict[str, Any], level: str) -> str | None:
