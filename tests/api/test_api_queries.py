@@ -55,6 +55,16 @@ def fill_catalog(people: SimpleNamespace, count: int) -> DataProduct:
     return product
 
 
+def publish_versions(people: SimpleNamespace, count: int) -> None:
+    """sales/orders with contract versions 1.0.0 … 1.<count - 1>.0."""
+    for minor in range(count):
+        publish_contract(
+            product=people.internal,
+            document=odcs_document(version=f"1.{minor}.0"),
+            actor=people.owner,
+        )
+
+
 @pytest.mark.parametrize("count", [5, 60])
 @pytest.mark.parametrize("who", ["outsider", "engineer", "governance"])
 def test_product_list_query_count_does_not_grow_with_the_catalog(
@@ -105,12 +115,7 @@ def test_contract_list_query_count_does_not_grow_with_the_versions(
     django_assert_max_num_queries: Callable[[int], object],
     versions: int,
 ) -> None:
-    for minor in range(versions):
-        publish_contract(
-            product=people.internal,
-            document=odcs_document(version=f"1.{minor}.0"),
-            actor=people.owner,
-        )
+    publish_versions(people, versions)
     client = client_for("viewer")
 
     with django_assert_max_num_queries(CONTRACT_LIST_QUERIES):
@@ -149,12 +154,7 @@ def test_contract_diff_query_count_does_not_grow_with_the_versions(
     django_assert_max_num_queries: Callable[[int], object],
     versions: int,
 ) -> None:
-    for minor in range(versions):
-        publish_contract(
-            product=people.internal,
-            document=odcs_document(version=f"1.{minor}.0"),
-            actor=people.owner,
-        )
+    publish_versions(people, versions)
     client = client_for("viewer")
 
     # Session and user, the governance check, the product, its tags, the two versions.
