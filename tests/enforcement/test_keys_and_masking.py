@@ -5,6 +5,7 @@ import random
 import polars as pl
 
 from products.contracts.enforce.keys import SeenKeys
+from products.contracts.enforce.types import one_of
 from tests.enforcement.helpers import broken, field, table, validator
 
 
@@ -80,3 +81,38 @@ def test_seen_keys_match_a_set_over_many_uneven_batches() -> None:
         assert seen.repeats(hashes).to_list() == expected
     assert len(seen) == len(reference)
     assert len(seen._runs) <= 4
+
+
+def test_seen_keys_stay_few_runs_over_many_equal_batches() -> None:
+    # Tiers of similar sizes merge: the runs stay logarithmic in the batches, keys exact.
+    seen = SeenKeys()
+    for start in range(0, 100 * 50, 50):
+        hashes = pl.Series([*range(start, start + 50), start], dtype=pl.UInt64)
+        assert seen.repeats(hashes).to_list() == [False] * 50 + [True]
+        assert seen.repeats(pl.Series([start + 49, 10**9 + start], dtype=pl.UInt64)).to_list() == [
+            True,
+            False,
+        ]
+    assert len(seen) == 100 * 50 + 100
+    assert len(seen._runs) <= 12
+    assert all(run.is_sorted() for run in seen._runs)
+
+
+def test_one_of_matches_is_in() -> None:
+    texts = pl.DataFrame({"v": ["EUR", None, "usd", "", "GBP", "é"]})
+    numbers = pl.DataFrame({"v": [1, None, -3, 7, 2**40]}, schema={"v": pl.Int64})
+    floats = pl.DataFrame({"v": [1.0, None, float("nan"), -0.0]})
+    cases = [
+        (texts, pl.Series(["EUR", "GBP", "é"])),
+        (texts, pl.Series(["EUR"])),
+        (texts, pl.Series(["EUR", None], dtype=pl.String)),
+        (texts, pl.Series([None], dtype=pl.String)),
+        (texts, pl.Series([], dtype=pl.String)),
+        (texts, pl.Series([f"x{i}" for i in range(40)] + ["usd"])),
+        (numbers, pl.Series([7, 2**40, None], dtype=pl.Int64)),
+        (floats, pl.Series([float("nan"), 0.0])),
+    ]
+    for frame, values in cases:
+        expected = frame.select(pl.col("v").is_in(values.implode())).to_series().to_list()
+        actual = frame.select(one_of(pl.col("v"), values)).to_series().to_list()
+        assert actual == expected, (frame, values)

@@ -17,7 +17,7 @@ import polars as pl
 
 from products.contracts.enforce.keys import SeenKeys, key_hashes
 from products.contracts.enforce.rules import FieldPlan, RowRule
-from products.contracts.enforce.types import polars_type
+from products.contracts.enforce.types import one_of, polars_type
 
 Check = Callable[[float, Any], bool]
 OPERATORS: dict[str, Check] = {
@@ -119,11 +119,11 @@ class MetricRule:
         valid = self.arguments.get("validValues")
         if valid is not None:
             allowed = pl.Series(valid).cast(polars_type(plan.logical_type), strict=False)
-            invalid = invalid | (typed.is_not_null() & ~typed.is_in(allowed.implode()))
+            invalid = invalid | (typed.is_not_null() & ~one_of(typed, allowed))
         listed = self.arguments.get("invalidValues")
         if listed is not None:
             banned = pl.Series(listed).cast(polars_type(plan.logical_type), strict=False)
-            invalid = invalid | typed.is_in(banned.implode())
+            invalid = invalid | one_of(typed, banned)
         pattern = self.arguments.get("pattern")
         if pattern is not None:
             invalid = invalid | ~typed.cast(pl.String).str.contains(str(pattern))

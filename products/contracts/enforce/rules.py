@@ -14,6 +14,7 @@ import polars as pl
 from products.contracts.enforce.types import (
     PASSTHROUGH_TYPES,
     TemporalFormat,
+    one_of,
     parse_literal,
     polars_type,
     temporal_format,
@@ -88,7 +89,7 @@ def field_rules(spec: dict[str, Any], plan: FieldPlan, problems: list[str]) -> l
             problems.append(f"{plan.path}: enum values must be valid {kind_type} values")
         else:
             allowed = pl.Series(values).cast(polars_type(kind_type), strict=False)
-            add("enum", "is not one of the allowed values", ~typed.is_in(allowed.implode()))
+            add("enum", "is not one of the allowed values", ~one_of(typed, allowed))
     for option in sorted(options):
         problems.append(f"{plan.path}: logicalTypeOptions.{option} is not supported")
     return rules

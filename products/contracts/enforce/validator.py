@@ -28,6 +28,11 @@ included, ~0.25 s of it), same machine and minutes, load 1.1-1.3 from other work
       now                              2.25-2.31 s, 0.88 M rows/s, 980 MB: 1.14-1.24x the floor
       (the harness, same data, quieter minute: floor 1.50 s, ours 2.27 s = 1.51x, polars
       expressions 2.46 s, DuckDB 3.45 s, pandera-polars 3.64 s)
+      later (the harness, --repeat 3, min, idle machine): floor 1.51 s, ours 2.20 s = 1.46x,
+      polars expressions 2.31 s; then floor 1.48 s, ours 2.08 s = 1.40x, polars expressions
+      2.34 s, after: seen keys probed by sorted-merge joins and merged four runs at a time
+      (0.34 -> 0.12 s for the 2M keys), enum lists compared value by value rather than
+      hashed (`one_of`), and the Arrow casts done by the C stream (no `pyarrow.compute`).
     /tmp/proto orders CSV (2,000,000 rows, 208 MB, 33,507 quarantined, the contract above)
       floor, polars collect_batches -> ParquetWriter                   1.64 s
       before 3.04-3.19 s; now 1.88-1.98 s (1.0-1.1 M rows/s, 800 MB): 1.15-1.2x the floor
@@ -282,12 +287,9 @@ class Validator:
         return work.with_columns(fixes) if fixes else work
 
     def _passed_table(self, typed: pl.DataFrame) -> pa.Table:
-        if self._passthrough:
-            table = typed.to_arrow()
-        else:
-            # String views (zero copy) and one cast to Arrow strings, rather than polars' own
-            # conversion to large strings and a second copy to strings.
-            table = typed.to_arrow(compat_level=pl.CompatLevel.newest())
+        if not self._passthrough:
+            return _to_arrow(typed, self.passed_schema)
+        table = typed.to_arrow()
         # Passthrough (object, array) columns keep the type they were read with.
         target = pa.schema(
             [
@@ -336,7 +338,7 @@ class Validator:
             [f.name for f in self.plan.fields] + ["_errors", pl.col("__row").alias("_row")]
         )
         out = mask_columns(out, [f.name for f in self.plan.fields if f.sensitive], self._key)
-        return out.to_arrow().cast(self.quarantine_schema)
+        return _to_arrow(out, self.quarantine_schema)
 
     def _observe_sql(self, work: pl.DataFrame) -> None:
         assert self._connection is not None
@@ -371,3 +373,13 @@ def _as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_nested():
         return pl.struct(column).struct.json_encode()
     return column.cast(pl.String, strict=False)
+
+
+def _to_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
+    """`frame` as an Arrow table of `schema`, cast in C++ as it streams out of polars.
+
+    Polars hands over string views (zero copy) and the stream cast copies them once into Arrow
+    strings, as `to_arrow(compat_level=newest).cast(schema)` did, but without importing
+    `pyarrow.compute` (25-50 ms of the run) for `Table.cast`.
+    """
+    return pa.RecordBatchReader.from_stream(frame).cast(schema).read_all()
