@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from products.contracts.enforce import files, validate_file
+from products.contracts import parse_contract
+from products.contracts.enforce import compile_contract, files, validate_file
 from tests.enforcement.helpers import KEY, contract_text, field
 
 CONTRACT = contract_text(
@@ -108,3 +109,46 @@ def test_validate_file_dictionary_encodes_only_repetitive_columns(tmp_path: Path
     assert "RLE_DICTIONARY" not in meta.column(0).encodings  # distinct ids
     assert "RLE_DICTIONARY" in meta.column(1).encodings  # three e-mails
     assert pq.read_table(out / "passed.parquet").column("id").to_pylist() == list(range(rows))
+
+
+def test_passed_file_is_the_one_arrow_strings_would_give(tmp_path: Path) -> None:
+    """Batches go to the writer as string views; the file is byte for byte the same."""
+    contract = contract_text(
+        field("id", "integer", primaryKey=True),
+        field("name", logicalTypeOptions={"maxLength": 5}),
+        field("at", "timestamp"),
+        field("t", "time"),
+        field("note"),
+    )
+    path = tmp_path / "input.csv"
+    lines = [
+        f"{i},n{i % 7},2024-01-0{1 + i % 9}T10:00:00Z,10:00:0{i % 10},é {i}" for i in range(40)
+    ]
+    path.write_text("id,name,at,t,note\n" + "\n".join([*lines, "x,toolong,,,"]) + "\n")
+    out = tmp_path / "out"
+    report = validate_file(contract, str(path), str(out), hash_key=KEY, batch_rows=16)
+    assert report.rows_passed == 40
+
+    checker = compile_contract(parse_contract(contract), hash_key=KEY)
+    expected = tmp_path / "expected.parquet"
+    with pq.ParquetWriter(expected, checker.passed_schema, compression="zstd") as writer:
+        for frame in files.read_batches(str(path), 16):
+            writer.write_table(checker.check_frame(frame).passed)
+    assert (out / "passed.parquet").read_bytes() == expected.read_bytes()
+    read = pq.read_table(out / "passed.parquet")
+    assert read.schema == checker.passed_schema
+    assert read.column("note").to_pylist()[:2] == ["é 0", "é 1"]
+
+
+def test_passthrough_fields_keep_their_type_in_the_passed_file(tmp_path: Path) -> None:
+    contract = contract_text(field("id", "integer"), field("doc", "object"), field("s"))
+    path = tmp_path / "input.jsonl"
+    rows = [{"id": i, "doc": {"a": f"v{i}"}, "s": f"s{i}"} for i in range(5)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    report = validate_file(contract, str(path), str(out), hash_key=KEY, batch_rows=2)
+    assert report.rows_passed == 5
+    passed = pq.read_table(out / "passed.parquet")
+    assert passed.column_names == ["id", "doc", "s"]
+    assert passed.schema.field("s").type == pa.string()
+    assert passed.column("doc").to_pylist()[4] == {"a": "v4"}

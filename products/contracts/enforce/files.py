@@ -7,6 +7,7 @@ uniqueness state (distinct keys), whatever the size of the file.
 
 from __future__ import annotations
 
+import base64
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,6 +32,7 @@ JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 _PENDING = 1  # checked batches waiting for the writer thread
 _DICTIONARY_SAMPLE = 65_536  # rows of the first batch that decide the dictionary columns
+_ARROW_SCHEMA = b"ARROW:schema"  # the footer key of the Arrow schema pyarrow reads back
 _DICTIONARY_SHARE = 0.05  # dictionary-encode columns with at most this share of distinct values
 
 
@@ -124,7 +126,7 @@ def validate_file(
 
 
 def _decide(validator: Validator, prepared: pl.DataFrame, output: _Output | None) -> None:
-    result = validator.check_prepared(prepared)
+    result = validator.check_prepared(prepared, string_views=output is not None)
     if output is not None:
         output.write(result)
 
@@ -149,7 +151,10 @@ class _Output:
     def write(self, result: BatchResult) -> None:
         if self._passed is None:
             self._passed = _writer(
-                self.passed_path, result.passed.schema, _dictionary_columns(result.passed)
+                self.passed_path,
+                result.passed.schema,
+                _dictionary_columns(result.passed),
+                stored=_with_strings(result.passed.schema),
             )
         if self._quarantine is None:
             self._quarantine = _writer(self.quarantine_path, result.quarantined.schema)
@@ -198,5 +203,34 @@ def _dictionary_columns(table: pa.Table) -> list[str] | bool:
     return [name for name, count in zip(frame.columns, counts, strict=True) if count <= limit]
 
 
-def _writer(path: str, schema: pa.Schema, dictionary: list[str] | bool = True) -> pq.ParquetWriter:
-    return pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=dictionary)
+def _with_strings(schema: pa.Schema) -> pa.Schema:
+    """`schema` with Arrow strings where it has string views."""
+    return pa.schema(
+        [f.with_type(pa.string()) if f.type == pa.string_view() else f for f in schema],
+        metadata=schema.metadata,
+    )
+
+
+def _writer(
+    path: str,
+    schema: pa.Schema,
+    dictionary: list[str] | bool = True,
+    *,
+    stored: pa.Schema | None = None,
+) -> pq.ParquetWriter:
+    """A zstd ParquetWriter for tables of `schema`, whose file says they are of `stored`.
+
+    Batches with string views (`Validator.check_prepared(string_views=True)`) are written as
+    the same Parquet strings as Arrow strings; only the Arrow schema kept in the footer, which
+    tells pyarrow what to read them back as, would differ. So it is the one of `stored`, byte
+    for byte what pyarrow writes for a table of that schema: the files are the same.
+    """
+    if stored is None or stored == schema:
+        return pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=dictionary)
+    writer = pq.ParquetWriter(
+        path, schema, compression="zstd", use_dictionary=dictionary, store_schema=False
+    )
+    writer.add_key_value_metadata(
+        {_ARROW_SCHEMA: base64.b64encode(stored.serialize().to_pybytes())}
+    )
+    return writer
