@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 
 import polars as pl
 
 from products.contracts.enforce.keys import SeenKeys
+from products.contracts.enforce.masking import keyed_hash, mask_columns
 from products.contracts.enforce.types import one_of
 from tests.enforcement.helpers import broken, field, table, validator
 
@@ -52,6 +55,18 @@ def test_restricted_and_pii_values_are_hashed_in_quarantine() -> None:
     text = str(quarantined)
     assert "ada@x.io" not in text and "Ada" not in text and "Bob" not in text
     assert [row["n"] for row in quarantined] == ["x", "y", "z"]
+
+
+def test_masked_values_are_the_keyed_hmac_of_each_value() -> None:
+    values = ["ada@x.io", "ada@x.io", None, "Zoë", ""]
+    for key in (b"k", b"x" * 100):  # a key longer than SHA-256's block is hashed first
+        masked = mask_columns(pl.DataFrame({"v": values}), ["v"], key)["v"].to_list()
+        expected = [
+            None if v is None else hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()
+            for v in values
+        ]
+        assert masked == expected
+        assert masked[0] == keyed_hash("ada@x.io", key)
 
 
 def test_passed_rows_keep_sensitive_values() -> None:
