@@ -58,8 +58,7 @@ class DocumentTooLarge(PlatformError):
 
 
 def visible_product(request: Request, domain: str, product: str) -> DataProduct:
-    products = DataProduct.objects.visible_to(request.user).for_listing()
-    return get_object_or_404(products, domain__slug=domain, slug=product)
+    return get_object_or_404(DataProduct.objects.addressed(request.user, domain, product))
 
 
 @extend_schema(tags=["products"])

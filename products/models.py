@@ -72,6 +72,11 @@ class DataProductQuerySet(models.QuerySet["DataProduct"]):
         member_of = Membership.objects.filter(user=user).values("domain_id")
         return self.filter(~Q(classification=Classification.RESTRICTED) | Q(domain__in=member_of))
 
+    def addressed(self, user: Any, domain: str, product: str) -> DataProductQuerySet:
+        """The product at `domain/product` if `user` may see it (empty otherwise), for pages
+        and API alike: hidden and missing look the same, so nothing leaks."""
+        return self.visible_to(user).for_listing().filter(domain__slug=domain, slug=product)
+
     def for_listing(self) -> DataProductQuerySet:
         # Lists never show a contract's text, which can be a megabyte per product.
         return (

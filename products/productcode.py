@@ -17,7 +17,7 @@ from django.db import transaction
 from domains.models import Domain
 from meshplatform.errors import Conflict, Invalid, NotFound
 from products import services
-from products.contracts import parse_contract
+from products.contracts import ParsedContract, parse_contract
 from products.contracts.loading import load_document
 from products.descriptors import (
     PortDescriptor,
@@ -112,8 +112,10 @@ def _apply_one(
     if len(descriptor.contract_ids) > 1:
         raise Invalid(f"{address}: one contract per product; its output ports name several.")
     for contract_id in descriptor.contract_ids:
-        for text in sorted(contracts.get(contract_id, []), key=_semver_key):
-            if _publish_if_new(product, text, actor):
+        # Parsed once here, in version order: 1.0.0 must publish before 2.0.0 can diff against it.
+        parsed = sorted(map(parse_contract, contracts.get(contract_id, [])), key=_semver_key)
+        for contract in parsed:
+            if _publish_if_new(product, contract, actor):
                 result.changes.append(f"{address}: contract {contract_id} published")
     if descriptor.status is not None and descriptor.status != product.status:
         # Walk the legal steps (draft → active → deprecated), or let the service refuse.
@@ -122,8 +124,8 @@ def _apply_one(
         result.changes.append(f"{address}: {descriptor.status}")
 
 
-def _semver_key(text: str) -> semver.Version:
-    return semver.Version.parse(parse_contract(text).version)
+def _semver_key(contract: ParsedContract) -> semver.Version:
+    return semver.Version.parse(contract.version)
 
 
 def _owner(username: str | None) -> Any:
@@ -137,13 +139,12 @@ def _owner(username: str | None) -> Any:
     return owner
 
 
-def _publish_if_new(product: DataProduct, text: str, actor: Any) -> bool:
-    parsed = parse_contract(text)
+def _publish_if_new(product: DataProduct, parsed: ParsedContract, actor: Any) -> bool:
     existing = ContractVersion.objects.filter(product=product, version=parsed.version).first()
     if existing is None:
-        services.publish_contract(product=product, document=text, actor=actor)
+        services.publish_contract(product=product, document=parsed.text, actor=actor)
         return True
-    if existing.sha256 != hashlib.sha256(text.encode()).hexdigest():
+    if existing.sha256 != hashlib.sha256(parsed.text.encode()).hexdigest():
         raise Conflict(
             f"{product.address}: version {parsed.version} is already published with other content; "
             "published versions never change, give this one a new version."

@@ -52,8 +52,7 @@ def product_url(product: DataProduct, **query: str) -> str:
 
 def visible_product(request: HttpRequest, domain: str, product: str) -> DataProduct:
     """The product at `domain/product`, or 404 when it does not exist or is hidden from the user."""
-    products = DataProduct.objects.visible_to(request.user).for_listing()
-    return get_object_or_404(products, domain__slug=domain, slug=product)
+    return get_object_or_404(DataProduct.objects.addressed(request.user, domain, product))
 
 
 def editable_domains(user: Any) -> list[Domain]:
