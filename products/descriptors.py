@@ -14,7 +14,6 @@ import yaml
 
 from meshplatform.errors import Invalid
 from meshplatform.slugs import SLUG
-from products.contracts.loading import load_document
 
 STATUSES = {"draft", "active", "deprecated", "retired"}
 # ODPS v1 top-level keys; anything else is a typo we refuse rather than silently drop.
@@ -137,13 +136,6 @@ def parse_descriptor(document: dict[str, Any]) -> ProductDescriptor:
         input_ports=_ports(document.get("inputPorts"), "inputPorts"),
         declares_ports="inputPorts" in document or "outputPorts" in document,
     )
-
-
-def load_descriptor(text: str) -> ProductDescriptor:
-    document, _ = load_document(text)
-    if not is_product_descriptor(document):
-        raise Invalid("Not a product descriptor.", fields={"kind": "Must be DataProduct."})
-    return parse_descriptor(document)
 
 
 def dump_descriptor(descriptor: ProductDescriptor) -> str:

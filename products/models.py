@@ -16,11 +16,7 @@ class Classification(models.TextChoices):
     PUBLIC = "public", "Public"
     INTERNAL = "internal", "Internal"
     CONFIDENTIAL = "confidential", "Confidential"
-    RESTRICTED = "restricted", "Restricted"
-
-    @classmethod
-    def rank(cls, value: str) -> int:
-        return list(cls.values).index(value)
+    RESTRICTED = "restricted", "Restricted"  # declared in rising order of sensitivity
 
 
 class Status(models.TextChoices):
