@@ -222,8 +222,29 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# --- Lake ---------------------------------------------------------------------------------
+# A queue name per test session or deployment stage keeps their messages apart on one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-runs": {"task": "products.tasks.dispatch_due_runs_task", "schedule": 15.0},
+    "maintain-tables": {"task": "products.tasks.maintain_tables_task", "schedule": 6 * 3600.0},
+}
+# Each domain's runs on their own queue (`runs.<domain>`), for workers started with
+# `-Q runs.<domain>`; off: every run on the default queue.
+RUN_QUEUE_PER_DOMAIN = env_bool("RUN_QUEUE_PER_DOMAIN", False)
+RUN_MAX_ATTEMPTS = int(env_str("RUN_MAX_ATTEMPTS", "5"))  # deliveries (a killed worker's too)
+RUN_MAX_RETRIES = int(env_str("RUN_MAX_RETRIES", "5"))  # retries of a source that is down
+RUN_RETRY_BASE_SECONDS = float(env_str("RUN_RETRY_BASE_SECONDS", "5"))
+
+# --- Lake and pipelines -------------------------------------------------------------------
 LAKE_URI = env_str("LAKE_URI", str(VAR_DIR / "lake"))
+# Directories file inputs may read under (colon-separated); nothing outside them is read.
+PIPELINE_FILE_ROOTS = [
+    path for path in env_str("PIPELINE_FILE_ROOTS", str(VAR_DIR / "inbox")).split(":") if path
+]
+# Delta versions are kept this long before vacuum removes their files (7 days at least).
+LAKE_RETENTION_HOURS = max(int(env_str("LAKE_RETENTION_HOURS", "168")), 168)
+LINEAGE_DIR = str(VAR_DIR / "lineage")  # OpenLineage events (OPENLINEAGE_* to change)
+SECRETS_KEY = env_str("SECRETS_KEY", "")
 
 LOGGING = {
     "version": 1,

@@ -22,7 +22,8 @@ ODPS_KEYS = {
     "authoritativeDefinitions", "description", "customProperties", "tags", "inputPorts",
     "outputPorts", "managementPorts", "support", "team", "productCreatedTs",
 }  # fmt: skip
-CUSTOM_PROPERTIES = {"classification", "owner"}
+CUSTOM_PROPERTIES = {"classification", "owner", "pipeline"}
+MAPPING_PROPERTIES = {"pipeline"}  # the pipeline spec (meshplatform.pipeline.spec) is a mapping
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ProductDescriptor:
     classification: str | None = None
     owner: str | None = None
     tags: tuple[str, ...] | None = None
+    pipeline: dict[str, Any] | None = None
     output_ports: tuple[PortDescriptor, ...] = field(default_factory=tuple)
     input_ports: tuple[PortDescriptor, ...] = field(default_factory=tuple)
 
@@ -89,6 +91,24 @@ def _ports(raw: Any, path: str) -> tuple[PortDescriptor, ...]:
     return tuple(ports)
 
 
+def _custom_properties(items: list[Any], errors: dict[str, str]) -> dict[str, Any]:
+    custom: dict[str, Any] = {}
+    for index, item in enumerate(items):
+        name = item.get("property") if isinstance(item, dict) else None
+        expected = dict if name in MAPPING_PROPERTIES else str
+        if name not in CUSTOM_PROPERTIES:
+            errors[f"customProperties[{index}].property"] = (
+                f"One of {', '.join(sorted(CUSTOM_PROPERTIES))}."
+            )
+        elif not isinstance(item.get("value"), expected):
+            errors[f"customProperties[{index}].value"] = (
+                "Must be a mapping." if expected is dict else "Must be a string."
+            )
+        else:
+            custom[name] = item["value"]
+    return custom
+
+
 def parse_descriptor(document: dict[str, Any]) -> ProductDescriptor:
     """Validate an ODPS v1 descriptor already loaded by the safe loader."""
     errors: dict[str, str] = {}
@@ -102,17 +122,7 @@ def parse_descriptor(document: dict[str, Any]) -> ProductDescriptor:
     status = document.get("status")
     if status is not None and status not in STATUSES:
         errors["status"] = f"One of {', '.join(sorted(STATUSES))}."
-    custom: dict[str, Any] = {}
-    for index, item in enumerate(document.get("customProperties") or []):
-        name = item.get("property") if isinstance(item, dict) else None
-        if name not in CUSTOM_PROPERTIES:
-            errors[f"customProperties[{index}].property"] = (
-                f"One of {', '.join(sorted(CUSTOM_PROPERTIES))}."
-            )
-        elif not isinstance(item.get("value"), str):
-            errors[f"customProperties[{index}].value"] = "Must be a string."
-        else:
-            custom[name] = item["value"]
+    custom = _custom_properties(document.get("customProperties") or [], errors)
     tags = document.get("tags")
     if tags is not None and (
         not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags)
@@ -132,6 +142,7 @@ def parse_descriptor(document: dict[str, Any]) -> ProductDescriptor:
         classification=custom.get("classification"),
         owner=custom.get("owner"),
         tags=None if tags is None else tuple(tags),
+        pipeline=custom.get("pipeline"),
         output_ports=_ports(document.get("outputPorts"), "outputPorts"),
         input_ports=_ports(document.get("inputPorts"), "inputPorts"),
         declares_ports="inputPorts" in document or "outputPorts" in document,
@@ -160,6 +171,7 @@ def dump_descriptor(descriptor: ProductDescriptor) -> str:
             for name, value in (
                 ("classification", descriptor.classification),
                 ("owner", descriptor.owner),
+                ("pipeline", descriptor.pipeline),
             )
             if value
         ],

@@ -47,6 +47,14 @@ def status_path(start: str, goal: str) -> list[str]:
     return paths.get(goal, []) if goal != start else []
 
 
+class Provisioning(models.TextChoices):
+    NONE = "none", "Not provisioned"
+    PENDING = "pending", "Provisioning"
+    READY = "ready", "Provisioned"
+    FAILED = "failed", "Provisioning failed"
+    STOPPED = "stopped", "Stopped (retired)"
+
+
 class Tag(models.Model):
     name = models.SlugField(max_length=50, unique=True)
 
@@ -104,6 +112,15 @@ class DataProduct(models.Model):
     current_contract = models.OneToOneField(
         "ContractVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The pipeline spec as declared (checked by meshplatform.pipeline.spec); null: none yet.
+    pipeline = models.JSONField(null=True, blank=True)
+    provisioning = models.CharField(
+        max_length=16, choices=Provisioning.choices, default=Provisioning.NONE
+    )
+    provisioning_error = models.TextField(blank=True)
+    provisioned_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)  # the cron's next fire time
+    maintenance_until = models.DateTimeField(null=True, blank=True)  # compaction's lease
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -114,7 +131,11 @@ class DataProduct(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["domain", "slug"], name="product_slug_unique_in_domain")
         ]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["classification"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["classification"]),
+            models.Index(fields=["next_run_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.address
@@ -188,3 +209,126 @@ class ContractVersion(models.Model):
     @property
     def breaking_changes(self) -> list[dict[str, Any]]:
         return [change for change in self.changes if change.get("breaking")]
+
+
+class Connection(models.Model):
+    """A domain's named connection to a source system; the URL (with its secret) encrypted.
+
+    `url_encrypted` is a Fernet token (meshplatform.secrets); `display` is the URL with its
+    password removed, the only form ever shown back.
+    """
+
+    class Kind(models.TextChoices):
+        POSTGRES = "postgres", "PostgreSQL"
+        REDIS = "redis", "Redis"
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="connections")
+    name = models.SlugField(max_length=63)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    url_encrypted = models.TextField()
+    display = models.CharField(max_length=500)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["domain__slug", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "name"], name="connection_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain.slug}:{self.name}"
+
+
+class RunQuerySet(models.QuerySet["Run"]):
+    def visible_to(self, user: Any) -> RunQuerySet:
+        return self.filter(product__in=DataProduct.objects.visible_to(user))
+
+    def active(self) -> RunQuerySet:
+        return self.filter(status__in=Run.ACTIVE)
+
+
+class Run(models.Model):
+    """One execution of a product's pipeline; its state lives here, updated stage by stage."""
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Run now"
+        SCHEDULE = "schedule", "Schedule"
+        UPSTREAM = "upstream", "Upstream publish"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"  # a problem the product's team must fix: not retried
+        ERRORED = "errored", "Errored"  # ours or transient, after its retries
+        HELD = "held", "Held"  # checked, but dataset rules or policies held it unpublished
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        EXTRACT = "extract", "Extract"
+        TRANSFORM = "transform", "Transform"
+        VALIDATE = "validate", "Validate"
+        QUARANTINE = "quarantine", "Quarantine"
+        PUBLISH = "publish", "Publish"
+        LINEAGE = "lineage", "Lineage"
+        DONE = "done", "Done"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    product = models.ForeignKey(DataProduct, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    upstream_run = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="downstream"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    follow_up = models.BooleanField(default=False)  # an upstream published while this ran
+    rows_read = models.BigIntegerField(default=0)
+    rows_written = models.BigIntegerField(default=0)
+    rows_quarantined = models.BigIntegerField(default=0)
+    output_version = models.BigIntegerField(null=True, blank=True)
+    watermark_from = models.JSONField(default=dict)
+    watermark = models.JSONField(default=dict)
+    stages = models.JSONField(default=list)  # [{name, started_at, finished_at, rows}]
+    quality = models.JSONField(default=dict)  # the enforcement engine's RunReport
+    quarantine_sample = models.JSONField(default=list)  # up to 20 rows, sensitive values hashed
+    error = models.TextField(blank=True)
+    trace_id = models.CharField(max_length=32, blank=True)
+    queue = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One run per product at a time, whatever triggers them and however many workers.
+            models.UniqueConstraint(
+                fields=["product"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_run_per_product",
+            )
+        ]
+        indexes = [models.Index(fields=["product", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}#{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

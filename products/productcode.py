@@ -16,7 +16,7 @@ from django.db import transaction
 
 from domains.models import Domain
 from meshplatform.errors import Conflict, Invalid, NotFound
-from products import services
+from products import runs, services
 from products.contracts import ParsedContract, parse_contract
 from products.contracts.loading import load_document
 from products.descriptors import (
@@ -117,6 +117,9 @@ def _apply_one(
         for contract in parsed:
             if _publish_if_new(product, contract, actor):
                 result.changes.append(f"{address}: contract {contract_id} published")
+    if descriptor.pipeline is not None and descriptor.pipeline != product.pipeline:
+        runs.set_pipeline(product=product, pipeline=descriptor.pipeline, actor=actor)
+        result.changes.append(f"{address}: pipeline updated")
     if descriptor.status is not None and descriptor.status != product.status:
         # Walk the legal steps (draft → active → deprecated), or let the service refuse.
         for status in status_path(product.status, descriptor.status) or [descriptor.status]:
@@ -171,6 +174,7 @@ def descriptor_of(product: DataProduct) -> ProductDescriptor:
         classification=product.classification,
         owner=product.owner.username if product.owner else None,
         tags=tuple(sorted(tag.name for tag in product.tags.all())),
+        pipeline=product.pipeline,
         output_ports=of(Port.Direction.OUTPUT),
         input_ports=of(Port.Direction.INPUT),
     )

@@ -19,6 +19,7 @@ from meshplatform.errors import Conflict, Forbidden, Invalid
 from meshplatform.slugs import check_slug
 from products.contracts import check_version_bump, diff_contracts, parse_contract
 from products.models import Classification, ContractVersion, DataProduct, Port, Status, Tag
+from products.runqueue import enqueue_provisioning, enqueue_stop_schedule
 
 EDITABLE_FIELDS = {"title", "description", "classification", "tags", "owner"}
 
@@ -196,6 +197,10 @@ def change_status(*, product: DataProduct, status: str, actor: Any) -> DataProdu
         actor=actor, action="product.status_changed", target=product,
         domain_slug=product.domain.slug, before={"status": before}, after={"status": status},
     )  # fmt: skip
+    if status == Status.ACTIVE:
+        enqueue_provisioning(product)
+    elif status == Status.RETIRED:
+        enqueue_stop_schedule(product)
     return product
 
 
@@ -250,6 +255,8 @@ def publish_contract(*, product: DataProduct, document: str, actor: Any) -> Cont
         after={"version": version.version, "sha256": version.sha256,
                "breaking": [c.as_dict() for c in changes if c.breaking]},
     )  # fmt: skip
+    if product.status == Status.ACTIVE:
+        enqueue_provisioning(product)  # the tables follow the contract (new optional fields)
     return version
 
 

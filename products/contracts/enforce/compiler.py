@@ -62,6 +62,14 @@ class Plan:
     metrics: list[dict[str, Any]]  # rule_id, metric, operator, value, unit, fields, arguments
     sql: list[dict[str, Any]]  # rule_id, query, operator, value
 
+    @property
+    def primary_key(self) -> list[str]:
+        """The primary key's column names, in key order (empty: no primary key)."""
+        for rule in self.key_rules:
+            if rule.rule_id.endswith(":primaryKey"):
+                return rule.field.split(",")
+        return []
+
 
 def compile_plan(parsed: ParsedContract, object_name: str | None) -> Plan:
     normalized = parsed.normalized

@@ -1,0 +1,243 @@
+"""Create, commit to, read and maintain one Delta table (see the package docstring)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.schema import Field
+
+MIN_RETENTION_HOURS = 7 * 24  # vacuuming newer versions corrupted a table a writer was using
+HISTORY_SCAN = 1000  # commits searched for the last watermark (maintenance commits carry none)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What `commit` did: the table's version after it, and whether it wrote."""
+
+    version: int
+    written: bool
+
+
+def storage_options(uri: str) -> dict[str, str] | None:
+    """Object-store settings from the standard AWS_* variables (delta-rs reads the rest)."""
+    if not uri.startswith("s3://"):
+        return None
+    options = {"conditional_put": "etag"} if os.environ.get("AWS_ENDPOINT_URL") else {}
+    if os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://"):
+        options["allow_http"] = "true"
+    return options
+
+
+def _open(uri: str, version: int | None = None) -> DeltaTable:
+    return DeltaTable(uri, version=version, storage_options=storage_options(uri))
+
+
+def table_exists(uri: str) -> bool:
+    return DeltaTable.is_deltatable(uri, storage_options=storage_options(uri))
+
+
+def ensure_table(uri: str, schema: pa.Schema, partition_by: list[str] | None = None) -> int:
+    """Create the table if it is not there; its current version either way (idempotent)."""
+    if not table_exists(uri):
+        if not uri.startswith("s3://"):
+            os.makedirs(uri, exist_ok=True)
+        DeltaTable.create(
+            uri,
+            schema,
+            mode="ignore",
+            partition_by=partition_by or None,
+            storage_options=storage_options(uri),
+        )
+    return table_version(uri)
+
+
+class SchemaConflict(ValueError):
+    """The table's columns cannot become the contract's by adding nullable columns."""
+
+
+def evolve_schema(uri: str, schema: pa.Schema) -> list[str]:
+    """Add the columns of `schema` the table lacks (a new optional field); the names added.
+
+    Any other difference (a column gone, a type changed) is a breaking change the table cannot
+    absorb in place: SchemaConflict, and the table is left as it is.
+    """
+    table = _open(uri)
+    current = pa.schema(table.schema().to_arrow())
+    missing = [field for field in schema if field.name not in current.names]
+    changed = [
+        field.name
+        for field in schema
+        if field.name in current.names and not current.field(field.name).type.equals(field.type)
+    ]
+    gone = [name for name in current.names if name not in schema.names]
+    if changed or gone:
+        raise SchemaConflict(
+            f"The output table at {uri} cannot follow the new contract in place "
+            f"(changed: {', '.join(changed) or 'none'}; removed: {', '.join(gone) or 'none'}). "
+            "Publish the breaking version to a new output port."
+        )
+    if missing:
+        table.alter.add_columns([Field.from_arrow(field) for field in missing])
+    return [field.name for field in missing]
+
+
+def table_version(uri: str) -> int:
+    return int(_open(uri).version())
+
+
+def transaction_version(uri: str, app_id: str) -> int | None:
+    """The last run number committed under `app_id` (None: none yet)."""
+    version = _open(uri).transaction_version(app_id)
+    return None if version is None else int(version)
+
+
+def commit(
+    uri: str,
+    data: pa.RecordBatchReader | pa.Table,
+    *,
+    app_id: str,
+    run: int,
+    mode: str = "append",
+    metadata: dict[str, str] | None = None,
+    partition_by: list[str] | None = None,
+    merge_keys: list[str] | None = None,
+) -> Commit:
+    """Write `data` in one commit tagged (app_id, run), unless that run already committed.
+
+    `mode` is append, overwrite or merge (an upsert on `merge_keys`). An exception raised by a
+    reader's batches aborts the write: nothing is committed.
+    """
+    table = _open(uri)
+    done = table.transaction_version(app_id)
+    if done is not None and done >= run:
+        return Commit(version=int(table.version()), written=False)
+    properties = CommitProperties(
+        custom_metadata=metadata or {}, app_transactions=[Transaction(app_id, run)]
+    )
+    try:
+        if mode == "merge":
+            if not merge_keys:
+                raise ValueError("merge needs the contract's primary key")
+            predicate = " AND ".join(f'target."{key}" = source."{key}"' for key in merge_keys)
+            (
+                table.merge(
+                    data,
+                    predicate=predicate,
+                    source_alias="source",
+                    target_alias="target",
+                    commit_properties=properties,
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        else:
+            write_deltalake(
+                table,
+                data,
+                mode="overwrite" if mode == "overwrite" else "append",
+                partition_by=partition_by or None,
+                commit_properties=properties,
+            )
+    except CommitFailedError:
+        # Another delivery of the same run won the race: its commit is ours.
+        table = _open(uri)
+        if (table.transaction_version(app_id) or -1) >= run:
+            return Commit(version=int(table.version()), written=False)
+        raise
+    return Commit(version=table_version(uri), written=True)
+
+
+def history(uri: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest commits first: version, time, operation, metrics and our metadata."""
+    return list(_open(uri).history(limit=limit))
+
+
+def last_commit_with(uri: str, key: str) -> dict[str, Any] | None:
+    """The newest commit whose metadata has `key` (a run's commit, not maintenance)."""
+    for entry in _open(uri).history(limit=HISTORY_SCAN):
+        if key in entry:
+            return entry
+    return None
+
+
+def read(
+    uri: str,
+    *,
+    version: int | None = None,
+    limit: int | None = None,
+    columns: Iterable[str] | None = None,
+) -> pa.Table:
+    """The table (at `version`: time travel), or its first `limit` rows.
+
+    Read through a pyarrow dataset of the table's files: `DeltaTable.to_pyarrow_table()`
+    aborts the process at exit after large reads (delta-rs issue 2184). Valid for our tables,
+    which use neither deletion vectors nor column mapping.
+    """
+    table = _open(uri, version)
+    schema = table.schema().to_arrow()
+    target = pa.schema(schema)
+    partitions = table.metadata().partition_columns
+    dataset = ds.dataset(
+        table.file_uris(),
+        schema=target,
+        format="parquet",
+        partitioning=ds.partitioning(
+            pa.schema([target.field(name) for name in partitions]), flavor="hive"
+        )
+        if partitions
+        else None,
+        filesystem=_filesystem(uri),
+    )
+    names = list(columns) if columns is not None else None
+    if limit is not None:
+        return dataset.head(limit, columns=names)
+    return dataset.to_table(columns=names)
+
+
+def _filesystem(uri: str) -> Any:
+    if not uri.startswith("s3://"):
+        return None
+    from pyarrow import fs  # noqa: PLC0415 (only object-store deployments need it)
+
+    return fs.S3FileSystem(
+        endpoint_override=os.environ.get("AWS_ENDPOINT_URL") or None,
+        region=os.environ.get("AWS_REGION", "us-east-1"),
+    )
+
+
+def maintain(uri: str, *, retention_hours: int) -> dict[str, Any]:
+    """Compact small files, then vacuum versions older than the retention (at least 7 days)."""
+    table = _open(uri)
+    compacted = table.optimize.compact()
+    removed = table.vacuum(
+        retention_hours=max(retention_hours, MIN_RETENTION_HOURS),
+        dry_run=False,
+        enforce_retention_duration=True,
+    )
+    return {"compacted": compacted, "vacuumed_files": len(removed)}
+
+
+__all__ = [
+    "Commit",
+    "CommitFailedError",
+    "SchemaConflict",
+    "TableNotFoundError",
+    "commit",
+    "ensure_table",
+    "evolve_schema",
+    "history",
+    "last_commit_with",
+    "maintain",
+    "read",
+    "table_exists",
+    "table_version",
+    "transaction_version",
+]

@@ -1,0 +1,1 @@
+"""Pipeline execution, pure Python (no Django, no Celery): spec, sources, steps, runtime."""

@@ -1,0 +1,395 @@
+"""Worker-side work on products: provision their tables, execute runs, dispatch schedules.
+
+Called by the Celery tasks in `tasks.py` with ids; the state lives in the database rows
+(`DataProduct.provisioning`, `Run`), so a page or the API can show it while it happens.
+deltalake is only touched here, inside tasks, never at import in a worker's parent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from meshplatform import lake, lineage
+from meshplatform.keys import quarantine_hash_key, secrets_key
+from meshplatform.pipeline import runtime
+from meshplatform.pipeline.errors import SourceUnavailable, StepFailed
+from meshplatform.pipeline.sources import ExtractContext
+from meshplatform.pipeline.sources.redis_stream import extract_redis_stream
+from meshplatform.pipeline.spec import PipelineSpec, Source, parse_pipeline
+from meshplatform.secrets import decrypt
+from products.contracts import parse_contract
+from products.contracts.enforce import Validator, compile_contract
+from products.models import Connection, DataProduct, Port, Provisioning, Run, Status
+from products.runqueue import RunBusy, maintenance_lock, start_run
+
+logger = logging.getLogger(__name__)
+PROGRESS_SECONDS = 0.5  # at most this often a run's progress is written while it runs
+
+
+def table_uri(domain: str, product: str, port: str) -> str:
+    return f"{settings.LAKE_URI.rstrip('/')}/{domain}/{product}/{port}"
+
+
+def quarantine_uri(domain: str, product: str, port: str) -> str:
+    return f"{table_uri(domain, product, port)}.quarantine"
+
+
+def output_ports(product: DataProduct) -> list[str]:
+    names = [p.name for p in product.ports.all() if p.direction == Port.Direction.OUTPUT]
+    return names or ["default"]
+
+
+def output_port(product: DataProduct, spec: PipelineSpec | None) -> str:
+    ports = output_ports(product)
+    if spec is not None and spec.output is not None:
+        if spec.output not in ports:
+            raise StepFailed(f"The pipeline's output {spec.output!r} is not an output port.")
+        return spec.output
+    return ports[0]
+
+
+def compiled(product: DataProduct) -> Validator:
+    if product.current_contract is None:
+        raise StepFailed("The product has no contract.")
+    parsed = parse_contract(product.current_contract.document)
+    return compile_contract(parsed, hash_key=quarantine_hash_key())
+
+
+def spec_of(product: DataProduct) -> PipelineSpec | None:
+    return parse_pipeline(product.pipeline) if product.pipeline else None
+
+
+# --- Provisioning -------------------------------------------------------------------------
+
+
+def provision_product(product_id: int) -> None:
+    """Create each output port's table and its quarantine table, and the schedule.
+
+    Idempotent: tables that exist are kept (new optional columns are added), so running it
+    twice changes nothing.
+    """
+    product = (
+        DataProduct.objects.select_related("domain", "current_contract")
+        .prefetch_related("ports")
+        .get(pk=product_id)
+    )
+    if product.status != Status.ACTIVE:
+        return
+    try:
+        spec = spec_of(product)
+        validator = compiled(product)
+        partitions = spec.partition_by if spec is not None else ()
+        for port in output_ports(product):
+            uri = table_uri(product.domain.slug, product.slug, port)
+            lake.ensure_table(
+                uri, runtime.output_schema(validator, partitions), [p.column for p in partitions]
+            )
+            lake.evolve_schema(uri, runtime.output_schema(validator, partitions))
+            lake.ensure_table(
+                quarantine_uri(product.domain.slug, product.slug, port),
+                runtime.quarantine_schema(validator),
+            )
+    except (StepFailed, lake.SchemaConflict, ValueError) as error:
+        _set_provisioning(product, Provisioning.FAILED, str(error))
+        return
+    now = timezone.now()
+    DataProduct.objects.filter(pk=product.pk).update(
+        provisioning=Provisioning.READY,
+        provisioning_error="",
+        provisioned_at=now,
+        next_run_at=spec.next_fire(now) if spec is not None else None,
+    )
+
+
+def stop_schedule(product_id: int) -> None:
+    """A retired product runs no more; its tables stay until the SLA's retention ends."""
+    DataProduct.objects.filter(pk=product_id).update(
+        provisioning=Provisioning.STOPPED, next_run_at=None
+    )
+
+
+def _set_provisioning(product: DataProduct, state: str, error: str = "") -> None:
+    DataProduct.objects.filter(pk=product.pk).update(provisioning=state, provisioning_error=error)
+
+
+# --- Runs ---------------------------------------------------------------------------------
+
+
+class _Progress:
+    """Writes a run's stage and row counts to its row as the runtime reports them."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.stages: list[dict[str, Any]] = list(run.stages)
+        self._written = 0.0
+
+    def stage(self, name: str) -> None:
+        now = timezone.now().isoformat()
+        if self.stages and self.stages[-1].get("finished_at") is None:
+            self.stages[-1]["finished_at"] = now
+        self.stages.append({"name": name, "started_at": now, "finished_at": None})
+        Run.objects.filter(pk=self.run.pk).update(stage=name, stages=self.stages)
+
+    def progress(self, rows_read: int, rows_quarantined: int) -> None:
+        if time.monotonic() - self._written < PROGRESS_SECONDS:
+            return
+        self._written = time.monotonic()
+        Run.objects.filter(pk=self.run.pk).update(
+            rows_read=rows_read, rows_quarantined=rows_quarantined
+        )
+
+    def close(self) -> list[dict[str, Any]]:
+        if self.stages and self.stages[-1].get("finished_at") is None:
+            self.stages[-1]["finished_at"] = timezone.now().isoformat()
+        return self.stages
+
+
+def _claim(run_id: int) -> Run | None:
+    """Mark the run running for this attempt; None if it is finished or out of attempts."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run_id)
+        if not run.is_active:
+            return None  # a repeated delivery of a finished run
+        if DataProduct.objects.filter(
+            pk=run.product_id, maintenance_until__gt=timezone.now()
+        ).exists():
+            raise RunBusy("The product's tables are being compacted; the run waits.")
+        run.attempts += 1
+        if run.attempts > settings.RUN_MAX_ATTEMPTS:
+            _finish(run, Run.Status.ERRORED, error=f"Gave up after {run.attempts - 1} attempts.")
+            return None
+        run.status = Run.Status.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        run.save(update_fields=["attempts", "status", "started_at"])
+    return (
+        Run.objects.select_related("product__domain", "product__current_contract")
+        .prefetch_related("product__ports")
+        .get(pk=run_id)
+    )
+
+
+def _finish(run: Run, status: str, **fields: Any) -> None:
+    fields = {"status": status, "finished_at": timezone.now(), **fields}
+    if status != Run.Status.QUEUED:
+        fields.setdefault("stage", Run.Stage.DONE)
+    Run.objects.filter(pk=run.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
+
+
+def execute_run(run_id: int) -> Run | None:
+    """One attempt at a run. Raises SourceUnavailable for the task to retry; anything else
+    ends the run (FAILED: the team's to fix; ERRORED: ours, logged)."""
+    run = _claim(run_id)
+    if run is None:
+        return None
+    product = run.product
+    progress = _Progress(run)
+    emitter = lineage.LineageEmitter(lineage.config_from_env(settings.LINEAGE_DIR))
+    run_uuid = lineage.run_uuid(product.address, run.pk)
+    outputs: list[lineage.Dataset] = []
+    try:
+        spec = spec_of(product)
+        if spec is None:
+            raise StepFailed("The product has no pipeline spec.")
+        validator = compiled(product)
+        port = output_port(product, spec)
+        outputs = [
+            lineage.Dataset(
+                "mesh",
+                f"{product.address}/{port}",
+                [(f.name, str(f.type)) for f in validator.passed_schema],
+            )
+        ]
+        if run.attempts == 1:
+            emitter.start(run_uuid, product.address, [], outputs, trace_id=run.trace_id)
+        outcome = runtime.execute(
+            spec,
+            validator,
+            runtime.Target(
+                output_uri=table_uri(product.domain.slug, product.slug, port),
+                quarantine_uri=quarantine_uri(product.domain.slug, product.slug, port),
+                app_id=f"mesh-product-{product.pk}",
+                run=run.pk,
+                mode=spec.mode,
+                merge_keys=tuple(validator.plan.primary_key),
+                partition_by=spec.partition_by,
+            ),
+            _context_factory(product, run),
+            progress,
+            extractors={"redisStream": _redis_extractor(product)},
+        )
+    except SourceUnavailable as error:
+        progress.close()
+        _finish(run, Run.Status.QUEUED, stage=Run.Stage.QUEUED, error=f"Retrying: {error}")
+        raise
+    except StepFailed as error:
+        _finish(run, Run.Status.FAILED, error=str(error), stages=progress.close())
+        emitter.fail(run_uuid, product.address, [], outputs, error=str(error))
+        _follow_up(run)
+        return run
+    except Exception as error:
+        logger.exception("run %s of %s errored", run.pk, product.address)
+        _finish(
+            run,
+            Run.Status.ERRORED,
+            error=f"The platform failed running it ({type(error).__name__}); it is logged.",
+            stages=progress.close(),
+        )
+        emitter.fail(run_uuid, product.address, [], outputs, error=type(error).__name__)
+        _follow_up(run)
+        return run
+    for acknowledge in outcome.acknowledge:
+        try:
+            acknowledge()
+        except SourceUnavailable:
+            # Committed already: the entries come again and a merge on the key absorbs them.
+            logger.warning("run %s: acknowledging its stream entries failed", run.pk)
+    progress.stage(Run.Stage.LINEAGE)
+    inputs = [lineage.Dataset(namespace, name) for namespace, name in outcome.inputs]
+    if outcome.status == "held":
+        emitter.fail(run_uuid, product.address, inputs, outputs, error="; ".join(outcome.held))
+    else:
+        emitter.complete(
+            run_uuid,
+            product.address,
+            inputs,
+            outputs,
+            rows_written=outcome.rows_written,
+            bytes_written=None,
+            output_version=outcome.output_version,
+            quality=outcome.report,
+        )
+    status = Run.Status.HELD if outcome.status == "held" else Run.Status.SUCCEEDED
+    _finish(
+        run,
+        status,
+        rows_read=outcome.rows_read,
+        rows_written=outcome.rows_written,
+        rows_quarantined=outcome.rows_quarantined,
+        output_version=outcome.output_version,
+        watermark=outcome.watermark,
+        watermark_from=outcome.watermark_from,
+        quality=outcome.report,
+        quarantine_sample=outcome.sample,
+        error="; ".join(outcome.held),
+        stages=progress.close(),
+    )
+    if outcome.status == "published":
+        _trigger_downstream(run)
+    _follow_up(run)
+    return run
+
+
+def give_up(run_id: int, error: str) -> None:
+    """The task ran out of retries for a source that stayed down."""
+    Run.objects.filter(pk=run_id, status__in=Run.ACTIVE).update(
+        status=Run.Status.ERRORED,
+        stage=Run.Stage.DONE,
+        finished_at=timezone.now(),
+        error=f"Gave up: {error}",
+    )
+
+
+def _context_factory(product: DataProduct, run: Run) -> Any:
+    connections = {c.name: c for c in Connection.objects.filter(domain=product.domain)}
+
+    def connection_url(name: str) -> str:
+        if name not in connections:
+            raise StepFailed(f"The domain has no connection named {name!r}.")
+        return decrypt(connections[name].url_encrypted, secrets_key())
+
+    def product_table(address: str, port: str) -> str:
+        domain, slug = address.split("/")
+        upstream = DataProduct.objects.filter(domain__slug=domain, slug=slug).first()
+        if upstream is None or upstream.status not in (Status.ACTIVE, Status.DEPRECATED):
+            raise StepFailed(f"The input product {address} is not active.")
+        return table_uri(domain, slug, port)
+
+    def make(source: Source, previous: Any) -> ExtractContext:
+        return ExtractContext(
+            previous=previous,
+            file_roots=settings.PIPELINE_FILE_ROOTS,
+            connection_url=connection_url,
+            product_table=product_table,
+        )
+
+    return make
+
+
+def _redis_extractor(product: DataProduct) -> Any:
+    # One consumer group per product and a fixed consumer name, so that a retried run reads
+    # the entries an earlier attempt read but never acknowledged.
+    def extract(options: dict[str, Any], ctx: ExtractContext) -> Any:
+        return extract_redis_stream(
+            options, ctx, group=f"mesh-product-{product.pk}", consumer="mesh"
+        )
+
+    return extract
+
+
+def _trigger_downstream(run: Run) -> None:
+    """Start the runs of the active products that run when this one publishes."""
+    address = run.product.address
+    candidates = DataProduct.objects.filter(
+        status=Status.ACTIVE, provisioning=Provisioning.READY, pipeline__isnull=False
+    ).select_related("domain")
+    for product in candidates:
+        spec = spec_of(product)
+        if spec is not None and spec.upstream and address in spec.upstream_products:
+            start_run(product=product, trigger=Run.Trigger.UPSTREAM, upstream=run)
+
+
+def _follow_up(run: Run) -> None:
+    """An upstream published while this run ran: run again, on what is new since."""
+    if Run.objects.filter(pk=run.pk, follow_up=True).exists():
+        start_run(product=run.product, trigger=Run.Trigger.UPSTREAM, upstream=run)
+
+
+# --- Schedules and maintenance ------------------------------------------------------------
+
+
+def dispatch_due_runs(now: datetime | None = None) -> int:
+    """Start the runs whose cron time has come; returns how many started."""
+    now = now or timezone.now()
+    started = 0
+    due = DataProduct.objects.filter(
+        status=Status.ACTIVE, provisioning=Provisioning.READY, next_run_at__lte=now
+    ).select_related("domain")
+    for product in due:
+        spec = spec_of(product)
+        following = spec.next_fire(now) if spec is not None else None
+        # Claim this fire time: of two dispatchers, only the one that moves it starts the run.
+        moved = DataProduct.objects.filter(pk=product.pk, next_run_at=product.next_run_at).update(
+            next_run_at=following
+        )
+        if moved and start_run(product=product, trigger=Run.Trigger.SCHEDULE) is not None:
+            started += 1
+    return started
+
+
+def maintain_tables() -> int:
+    """Compact and vacuum every provisioned product's tables, each under its run lock."""
+    done = 0
+    for product in DataProduct.objects.filter(provisioning=Provisioning.READY).select_related(
+        "domain"
+    ):
+        with maintenance_lock(product) as locked:
+            if not locked:
+                continue  # a run holds the product: next time
+            for port in output_ports(product):
+                for uri in (
+                    table_uri(product.domain.slug, product.slug, port),
+                    quarantine_uri(product.domain.slug, product.slug, port),
+                ):
+                    if lake.table_exists(uri):
+                        lake.maintain(uri, retention_hours=settings.LAKE_RETENTION_HOURS)
+                        done += 1
+    return done

@@ -1,0 +1,51 @@
+"""Celery tasks: thin wrappers that take ids and call a job (products/jobs.py).
+
+JSON arguments only. Runs are acknowledged late and rejected when their worker dies, so a
+killed worker's run is delivered again; `Run.attempts` caps that (RUN_MAX_ATTEMPTS). A source
+that is down is retried with exponential backoff and full jitter, up to RUN_MAX_RETRIES.
+"""
+
+from __future__ import annotations
+
+import random
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from meshplatform.pipeline.errors import SourceUnavailable
+from products import jobs
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def provision_product_task(product_id: int) -> None:
+    jobs.provision_product(product_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def stop_schedule_task(product_id: int) -> None:
+    jobs.stop_schedule(product_id)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def execute_run_task(self: Task, run_id: int) -> None:
+    try:
+        jobs.execute_run(run_id)
+    except SourceUnavailable as error:
+        retries = self.request.retries
+        if retries >= settings.RUN_MAX_RETRIES:
+            jobs.give_up(run_id, str(error))
+            return
+        ceiling = settings.RUN_RETRY_BASE_SECONDS * 2**retries
+        # Equal jitter: at least half the backoff, so retries spread out but never bunch at 0.
+        countdown = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (not crypto)
+        raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task
+def dispatch_due_runs_task() -> int:
+    return jobs.dispatch_due_runs()
+
+
+@shared_task
+def maintain_tables_task() -> int:
+    return jobs.maintain_tables()

@@ -1,0 +1,106 @@
+import pytest
+from cryptography.fernet import Fernet
+
+from meshplatform.errors import Invalid
+from meshplatform.secrets import (
+    SecretUnreadable,
+    check_url,
+    decrypt,
+    encrypt,
+    hide_secrets,
+    redact_url,
+)
+
+URL = "postgresql://sales:hunter2-secret@db.internal:5432/sales?sslmode=require"
+
+
+def test_encrypt_round_trips_and_the_token_does_not_show_the_text() -> None:
+    key = Fernet.generate_key()
+    token = encrypt(URL, key)
+    assert "hunter2" not in token
+    assert decrypt(token, key) == URL
+
+
+def test_decrypt_with_another_key_fails_without_the_secret_in_the_message() -> None:
+    token = encrypt(URL, Fernet.generate_key())
+    with pytest.raises(SecretUnreadable) as raised:
+        decrypt(token, Fernet.generate_key())
+    assert "hunter2" not in str(raised.value)
+
+
+def test_decrypt_refuses_a_tampered_token() -> None:
+    key = Fernet.generate_key()
+    token = encrypt(URL, key)
+    tampered = token[:-5] + ("A" if token[-5] != "A" else "B") + token[-4:]
+    with pytest.raises(SecretUnreadable):
+        decrypt(tampered, key)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (URL, "postgresql://sales:***@db.internal:5432/sales?sslmode=require"),
+        ("redis://:hunter2-secret@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("rediss://default:hunter2-secret@cache:6380", "rediss://default:***@cache:6380"),
+        ("postgres://sales:p@ss@word@db/sales", "postgres://sales:***@db/sales"),
+        ("postgres://sales@db/sales", "postgres://sales@db/sales"),
+        (
+            "postgres://db/sales?user=sales&password=hunter2-secret&sslpassword=x&sslmode=verify-full",
+            "postgres://db/sales?user=sales&sslmode=verify-full",
+        ),
+        ("host=db password=hunter2-secret", "***"),
+    ],
+)
+def test_redact_url_hides_the_password_and_secret_parameters(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_hide_secrets_removes_the_password_also_percent_decoded() -> None:
+    url = "postgres://sales:hunter%2Fsecret@db/sales"
+    message = "auth failed for hunter/secret (hunter%2Fsecret) at postgres://sales:hunter%2F"
+    hidden = hide_secrets(message, url)
+    assert "hunter/secret" not in hidden
+    assert "hunter%2Fsecret" not in hidden
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [
+        ("postgres", URL),
+        ("postgres", "postgres://db"),
+        ("postgres", "postgresql://u:p@h1:5432,h2:5433/db"),
+        ("postgres", "postgresql://u:p@[::1]:5432/db"),
+        ("redis", "redis://:secret@cache:6379/0"),
+        ("redis", "rediss://cache"),
+    ],
+)
+def test_check_url_accepts_urls_of_the_connection_kind(kind: str, url: str) -> None:
+    check_url(kind, url)
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [
+        ("postgres", "mysql://u:hunter2-secret@db/sales"),
+        ("postgres", "postgresql://u:hunter2-secret@/sales"),
+        ("postgres", "postgresql://u:hunter2-secret@db:port/sales"),
+        ("postgres", "host=db password=hunter2-secret"),
+        ("postgres", "redis://:hunter2-secret@cache"),
+        ("redis", "http://:hunter2-secret@cache"),
+        ("redis", "postgresql://u:hunter2-secret@db/sales"),
+        ("redis", ""),
+    ],
+)
+def test_check_url_rejects_other_urls_on_the_url_field_without_quoting_them(
+    kind: str, url: str
+) -> None:
+    with pytest.raises(Invalid) as raised:
+        check_url(kind, url)
+    assert set(raised.value.fields) == {"url"}
+    assert "hunter2" not in str(raised.value.as_dict())
+
+
+def test_check_url_rejects_an_unknown_kind() -> None:
+    with pytest.raises(Invalid) as raised:
+        check_url("mysql", "mysql://db")
+    assert set(raised.value.fields) == {"kind"}
