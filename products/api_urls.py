@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from products import api
+from products import api, run_api
 
 product = "products/<slug:domain>/<slug:product>/"
 product_re = r"^products/(?P<domain>[-a-zA-Z0-9_]+)/(?P<product>[-a-zA-Z0-9_]+)/"
@@ -15,5 +15,28 @@ urlpatterns = [
         rf"{product_re}contracts/(?P<version>{api.VERSION_CHARS})/$",
         api.ContractDetail.as_view(),
         name="api-contract-detail",
+    ),
+    path(f"{product}pipeline/", run_api.PipelineDetail.as_view(), name="api-pipeline"),
+    path(f"{product}runs/", run_api.RunList.as_view(), name="api-run-list"),
+    path(f"{product}runs/<int:run>/", run_api.RunDetail.as_view(), name="api-run-detail"),
+    path(
+        f"{product}runs/<int:run>/quarantine/",
+        run_api.RunQuarantine.as_view(),
+        name="api-run-quarantine",
+    ),
+    path(f"{product}versions/", run_api.VersionList.as_view(), name="api-product-versions"),
+    path(f"{product}preview/", run_api.Preview.as_view(), name="api-product-preview"),
+    path(f"{product}download/", run_api.Download.as_view(), name="api-product-download"),
+    path(f"{product}lineage/", run_api.Lineage.as_view(), name="api-product-lineage"),
+    # A domain's connections live with the pipelines that use them (products.runs).
+    path(
+        "domains/<slug:domain>/connections/",
+        run_api.ConnectionList.as_view(),
+        name="api-connection-list",
+    ),
+    path(
+        "domains/<slug:domain>/connections/<slug:name>/",
+        run_api.ConnectionDetail.as_view(),
+        name="api-connection-detail",
     ),
 ]

@@ -94,6 +94,8 @@ def quarantine(
     """Quarantined rows (sensitive values already hashed), of one run or the latest."""
     name, _ = _uri(product, port)
     uri = quarantine_uri(product.domain.slug, product.slug, name)
+    if not lake.table_exists(uri):
+        raise NotFound(f"{product.address}:{name} has no quarantine table (is it provisioned?).")
     table = lake.read(uri)
     if run is not None:
         table = table.filter(pc.equal(table["_run"], run))

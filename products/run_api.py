@@ -1,0 +1,371 @@
+"""REST API for pipelines, runs, a product's data, its lineage, and a domain's connections.
+
+Views authenticate; the services in `products.runs` authorise writes. Reads follow the
+product's visibility (404 when hidden); connections only to those who may change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from domains.api import visible_domain
+from domains.models import Domain
+from domains.permissions import can_edit_products
+from meshplatform.apikit import ERRORS, WRITE_ERRORS, api_url, validated
+from meshplatform.errors import Conflict, Forbidden, Invalid
+from meshplatform.pipeline.spec import PipelineSpec, parse_pipeline
+from products import data, runs
+from products.api import PRODUCT_PATH, visible_product
+from products.models import Connection, DataProduct, Run
+from products.run_serializers import (
+    ConnectionCreateSerializer,
+    ConnectionReplaceSerializer,
+    ConnectionSerializer,
+    LineageSerializer,
+    PipelineSerializer,
+    PipelineUpdateSerializer,
+    PreviewSerializer,
+    QuarantineSerializer,
+    RunDetailSerializer,
+    RunSerializer,
+    VersionListSerializer,
+)
+
+RUN_PATH = [*PRODUCT_PATH, OpenApiParameter("run", int, OpenApiParameter.PATH)]
+PORT = OpenApiParameter("port", str, description="An output port (default: the first).")
+VERSION = OpenApiParameter("version", int, description="A table version (default: the latest).")
+CONNECTION_PATH = [
+    OpenApiParameter("domain", str, OpenApiParameter.PATH, description="Domain slug."),
+    OpenApiParameter("name", str, OpenApiParameter.PATH, description="Connection name."),
+]
+
+
+def _product_run(request: Request, domain: str, product: str, run: int) -> Run:
+    return get_object_or_404(
+        Run.objects.select_related("product__domain", "triggered_by"),
+        product=visible_product(request, domain, product),
+        pk=run,
+    )
+
+
+@extend_schema(tags=["pipelines"], parameters=PRODUCT_PATH)
+class PipelineDetail(APIView):
+    @extend_schema(responses={200: PipelineSerializer, **ERRORS})
+    def get(self, request: Request, domain: str, product: str) -> Response:
+        """The product's pipeline spec and the state of its provisioning."""
+        return Response(PipelineSerializer(visible_product(request, domain, product)).data)
+
+    @extend_schema(
+        request=PipelineUpdateSerializer, responses={200: PipelineSerializer, **WRITE_ERRORS}
+    )
+    def put(self, request: Request, domain: str, product: str) -> Response:
+        """Replace the spec (engineers and owners); an active product is re-provisioned."""
+        spec = validated(PipelineUpdateSerializer, request.data)["pipeline"]
+        changed = runs.set_pipeline(
+            product=visible_product(request, domain, product), pipeline=spec, actor=request.user
+        )
+        return Response(PipelineSerializer(changed).data)
+
+
+@extend_schema(tags=["runs"], parameters=PRODUCT_PATH)
+class RunList(generics.ListAPIView):
+    """The product's runs, newest first."""
+
+    serializer_class = RunSerializer
+
+    def get_queryset(self) -> QuerySet[Run]:
+        if getattr(self, "swagger_fake_view", False):
+            return Run.objects.none()
+        product = visible_product(self.request, self.kwargs["domain"], self.kwargs["product"])
+        return Run.objects.filter(product=product).select_related("product__domain", "triggered_by")
+
+    @extend_schema(request=None, responses={202: RunDetailSerializer, **WRITE_ERRORS})
+    def post(self, request: Request, domain: str, product: str) -> Response:
+        """Run now (engineers and owners): a queued run, or 409 when one is queued or running."""
+        run = runs.trigger_run(
+            product=visible_product(request, domain, product), actor=request.user
+        )
+        body = RunDetailSerializer(run, context=self.get_serializer_context()).data
+        return Response(body, status=202, headers={"Location": body["url"]})
+
+
+@extend_schema(tags=["runs"], parameters=RUN_PATH)
+class RunDetail(generics.RetrieveAPIView):
+    """One run: its stages with timings, row counts, quality report and quarantine sample."""
+
+    serializer_class = RunDetailSerializer
+
+    def get_object(self) -> Run:
+        kwargs = self.kwargs
+        return _product_run(self.request, kwargs["domain"], kwargs["product"], kwargs["run"])
+
+
+@extend_schema(tags=["runs"], parameters=RUN_PATH)
+class RunQuarantine(APIView):
+    @extend_schema(
+        parameters=[PORT, OpenApiParameter("limit", int, description="1 to 1000; 100.")],
+        responses={200: QuarantineSerializer, **ERRORS},
+    )
+    def get(self, request: Request, domain: str, product: str, run: int) -> Response:
+        """The rows this run quarantined (sensitive values hashed), its last ones first kept."""
+        found = _product_run(request, domain, product, run)
+        rows = data.quarantine(
+            found.product,
+            port=request.query_params.get("port"),
+            run=found.pk,
+            limit=request.query_params.get("limit", 100),
+        )
+        return Response(QuarantineSerializer({"run": found.pk, "rows": rows}).data)
+
+
+@extend_schema(tags=["data"], parameters=PRODUCT_PATH)
+class VersionList(APIView):
+    @extend_schema(parameters=[PORT], responses={200: VersionListSerializer, **ERRORS})
+    def get(self, request: Request, domain: str, product: str) -> Response:
+        """The output table's versions (commits), newest first, with the run behind each."""
+        found = visible_product(request, domain, product)
+        versions = data.versions(found, port=request.query_params.get("port"))
+        return Response(VersionListSerializer({"versions": versions}).data)
+
+
+@extend_schema(tags=["data"], parameters=PRODUCT_PATH)
+class Preview(APIView):
+    @extend_schema(
+        parameters=[PORT, VERSION, OpenApiParameter("limit", int, description="1 to 1000; 50.")],
+        responses={200: PreviewSerializer, **ERRORS},
+    )
+    def get(self, request: Request, domain: str, product: str) -> Response:
+        """The first rows of the output, at a version when asked (time travel)."""
+        params = request.query_params
+        body = data.preview(
+            visible_product(request, domain, product),
+            port=params.get("port"),
+            version=params.get("version"),
+            limit=params.get("limit", 50),
+        )
+        return Response(PreviewSerializer(body).data)
+
+
+class FileNegotiation(BaseContentNegotiation):
+    """`?format=` names the file to download here, not a renderer; errors render as JSON."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: Any = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, str(renderer.media_type)
+
+
+@extend_schema(tags=["data"], parameters=PRODUCT_PATH)
+class Download(APIView):
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = FileNegotiation
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=list(data.DOWNLOAD_FORMATS), required=True),
+            PORT,
+            VERSION,
+        ],
+        responses={
+            (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.STR,
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request, domain: str, product: str) -> HttpResponse:
+        """The whole output (at a version when asked) as a Parquet or CSV file."""
+        params = request.query_params
+        body, content_type, filename = data.download(
+            visible_product(request, domain, product),
+            fmt=params.get("format", ""),
+            port=params.get("port"),
+            version=params.get("version"),
+        )
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+def _spec(product: DataProduct) -> PipelineSpec | None:
+    """The stored spec, or None: a spec a newer parser refuses still has no lineage to show."""
+    if not product.pipeline:
+        return None
+    try:
+        return parse_pipeline(product.pipeline)
+    except Invalid:
+        return None
+
+
+def _product_node(request: Request, role: str, product: DataProduct) -> dict[str, Any]:
+    url = api_url(
+        {"request": request}, "api-product-detail", domain=product.domain.slug,
+        product=product.slug,
+    )  # fmt: skip
+    return {
+        "id": f"product:{product.address}",
+        "kind": "product",
+        "role": role,
+        "label": product.address,
+        "title": product.title,
+        "url": url,
+    }
+
+
+def _hidden_node(reader: DataProduct, name: str) -> dict[str, Any]:
+    """An upstream the user may not see: there, but not named (as in the portal)."""
+    return {
+        "id": f"hidden:{reader.address}:{name}",
+        "kind": "product",
+        "role": "upstream",
+        "label": "a product you cannot see",
+        "title": None,
+        "url": None,
+    }
+
+
+def _source_node(product: DataProduct, name: str, kind: str, options: dict[str, Any]) -> dict:
+    label = {"files": "path", "postgres": "connection", "redisStream": "stream"}[kind]
+    node = {"id": f"source:{product.address}:{name}", "kind": kind, "role": "source"}
+    node["label"] = options[label]
+    if "connection" in options:
+        node["connection"] = options["connection"]
+    return node
+
+
+@extend_schema(tags=["pipelines"], parameters=PRODUCT_PATH)
+class Lineage(APIView):
+    @extend_schema(responses={200: LineageSerializer, **ERRORS})
+    def get(self, request: Request, domain: str, product: str) -> Response:
+        """Where the product's data comes from and which products you can see read it."""
+        found = visible_product(request, domain, product)
+        this = f"product:{found.address}"
+        nodes = [_product_node(request, "self", found)]
+        edges: list[dict[str, str]] = []
+        spec = _spec(found)
+        inputs = spec.inputs if spec is not None else ()
+        addresses = {s.options["address"] for s in inputs if s.kind == "product"}
+        pairs = Q(pk__in=[])
+        for address in addresses:
+            upstream_domain, upstream_slug = address.split("/")
+            pairs |= Q(domain__slug=upstream_domain, slug=upstream_slug)
+        seen = {
+            p.address: p
+            for p in DataProduct.objects.visible_to(request.user)
+            .filter(pairs)
+            .select_related("domain")
+        }
+        for source in inputs:
+            if source.kind == "product":
+                upstream = seen.get(source.options["address"])
+                node = (
+                    _product_node(request, "upstream", upstream)
+                    if upstream is not None
+                    else _hidden_node(found, source.name)
+                )
+            else:
+                node = _source_node(found, source.name, source.kind, source.options)
+            if node not in nodes:
+                nodes.append(node)
+            edges.append({"source": node["id"], "target": this, "input": source.name})
+        # A cheap text match narrows the candidates; parsing each spec decides.
+        readers = (
+            DataProduct.objects.visible_to(request.user)
+            .filter(pipeline__icontains=f'"{found.address}"')
+            .exclude(pk=found.pk)
+            .select_related("domain")
+        )
+        for reader in readers:
+            reader_spec = _spec(reader)
+            names = [
+                s.name
+                for s in (reader_spec.inputs if reader_spec is not None else ())
+                if s.kind == "product" and s.options["address"] == found.address
+            ]
+            if names:
+                node = _product_node(request, "downstream", reader)
+                nodes.append(node)
+                edges.extend({"source": this, "target": node["id"], "input": n} for n in names)
+        return Response(LineageSerializer({"nodes": nodes, "edges": edges}).data)
+
+
+def _connections_domain(request: Request, slug: str) -> Domain:
+    """The domain, if the user may see its connections: those who may change them."""
+    domain = visible_domain(request, slug)
+    if not can_edit_products(request.user, domain):
+        raise Forbidden(f"Only engineers and owners of '{domain.slug}' see its connections.")
+    return domain
+
+
+@extend_schema(tags=["connections"], parameters=CONNECTION_PATH[:1])
+class ConnectionList(generics.ListAPIView):
+    """The domain's connections to source systems, their secrets never shown."""
+
+    serializer_class = ConnectionSerializer
+
+    def get_queryset(self) -> QuerySet[Connection]:
+        if getattr(self, "swagger_fake_view", False):
+            return Connection.objects.none()
+        domain = _connections_domain(self.request, self.kwargs["domain"])
+        return Connection.objects.filter(domain=domain).select_related("domain", "updated_by")
+
+    @extend_schema(
+        request=ConnectionCreateSerializer, responses={201: ConnectionSerializer, **WRITE_ERRORS}
+    )
+    def post(self, request: Request, domain: str) -> Response:
+        """Add a connection (engineers and owners); 409 when the name is taken."""
+        found = _connections_domain(request, domain)
+        fields = validated(ConnectionCreateSerializer, request.data)
+        if Connection.objects.filter(domain=found, name=fields["name"]).exists():
+            raise Conflict(f"{found.slug} already has a connection {fields['name']!r}; PUT it.")
+        connection = runs.set_connection(domain=found, actor=request.user, **fields)
+        return Response(ConnectionSerializer(connection).data, status=201)
+
+
+@extend_schema(tags=["connections"], parameters=CONNECTION_PATH)
+class ConnectionDetail(generics.RetrieveAPIView):
+    serializer_class = ConnectionSerializer
+
+    def get_object(self) -> Connection:
+        return get_object_or_404(
+            Connection.objects.select_related("domain", "updated_by"),
+            domain=_connections_domain(self.request, self.kwargs["domain"]),
+            name=self.kwargs["name"],
+        )
+
+    @extend_schema(
+        request=ConnectionReplaceSerializer,
+        responses={200: ConnectionSerializer, **WRITE_ERRORS},
+    )
+    def put(self, request: Request, domain: str, name: str) -> Response:
+        """Replace the connection's kind and URL (engineers and owners)."""
+        current = self.get_object()
+        fields = validated(ConnectionReplaceSerializer, request.data)
+        connection = runs.set_connection(
+            domain=current.domain, name=current.name, actor=request.user, **fields
+        )
+        return Response(ConnectionSerializer(connection).data)
+
+    @extend_schema(responses={204: None, **WRITE_ERRORS})
+    def delete(self, request: Request, domain: str, name: str) -> Response:
+        """Remove the connection (engineers and owners); pipelines naming it then fail."""
+        current = self.get_object()
+        runs.delete_connection(domain=current.domain, name=current.name, actor=request.user)
+        return Response(status=204)
