@@ -81,7 +81,7 @@ def set_pipeline(*, product: DataProduct, pipeline: Any, actor: Any) -> DataProd
 
 @transaction.atomic
 def trigger_run(*, product: DataProduct, actor: Any) -> Run:
-    """ "Run now": a queued run, or 409 when one is already queued or running."""
+    """Run now: a queued run, or 409 when one is already queued or running."""
     _require_editor(actor, product.domain)
     if product.status not in (Status.ACTIVE, Status.DEPRECATED):
         raise Conflict(f"A {product.status} product does not run; activate it first.")
