@@ -14,12 +14,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # as contract_engine.py: `enforcement` is a top name
 
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-
-from benchmarks.enforcement import compare, generate  # noqa: E402
-from benchmarks.enforcement.run import measure  # noqa: E402
+from enforcement import compare, generate  # noqa: E402
+from enforcement.run import measure  # noqa: E402
 
 
 def best(module: str, csv: Path, out: Path, repeat: int) -> tuple[float, float]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from products import views
+from products import run_views, views
 
 product = "p/<slug:domain>/<slug:product>/"
 
@@ -12,4 +12,19 @@ urlpatterns = [
     path(f"{product}contracts/new/", views.contract_publish, name="contract-publish"),
     path(f"{product}contracts/<str:version>/raw/", views.contract_raw, name="contract-raw"),
     path(f"{product}diff/", views.contract_diff, name="contract-diff"),
+    path(f"{product}runs/", run_views.product_runs, name="product-runs"),
+    path(f"{product}runs/new/", run_views.run_trigger, name="run-trigger"),
+    path(f"{product}runs/<int:run>/", run_views.run_detail, name="run-detail"),
+    path(f"{product}runs/<int:run>/progress/", run_views.run_progress, name="run-progress"),
+    path(f"{product}data/", run_views.product_data, name="product-data"),
+    path(f"{product}data/download.<str:fmt>", run_views.data_download, name="data-download"),
+    path(f"{product}pipeline/", run_views.pipeline_edit, name="pipeline-edit"),
+    path(f"{product}lineage/", run_views.product_lineage, name="product-lineage"),
+    # Before the domains' own pages, which are included after these.
+    path("domains/<slug:slug>/connections/", run_views.connections, name="domain-connections"),
+    path(
+        "domains/<slug:slug>/connections/<slug:name>/delete/",
+        run_views.connection_delete,
+        name="connection-delete",
+    ),
 ]

@@ -13,13 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.enforcement.engines.ours import CONTRACT, HASH_KEY
 from meshplatform import lake
 from meshplatform.pipeline import runtime
 from meshplatform.pipeline.sources import ExtractContext
 from meshplatform.pipeline.spec import Source, parse_pipeline
 from products.contracts import parse_contract
 from products.contracts.enforce import compile_contract
+
+CONTRACT = Path(__file__).resolve().parent.parent / "enforcement" / "orders-contract.yaml"
+HASH_KEY = b"enforcement-benchmark-key"  # as the enforcement benchmark's `ours` engine
 
 
 class _Quiet:

@@ -6,126 +6,222 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('domains', '0001_initial'),
-        ('products', '0002_append_only'),
+        ("domains", "0001_initial"),
+        ("products", "0002_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Connection',
+            name="Connection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=63)),
-                ('kind', models.CharField(choices=[('postgres', 'PostgreSQL'), ('redis', 'Redis')], max_length=16)),
-                ('url_encrypted', models.TextField()),
-                ('display', models.CharField(max_length=500)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=63)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("postgres", "PostgreSQL"), ("redis", "Redis")], max_length=16
+                    ),
+                ),
+                ("url_encrypted", models.TextField()),
+                ("display", models.CharField(max_length=500)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['domain__slug', 'name'],
+                "ordering": ["domain__slug", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('manual', 'Run now'), ('schedule', 'Schedule'), ('upstream', 'Upstream publish')], max_length=16)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('errored', 'Errored'), ('held', 'Held')], default='queued', max_length=16)),
-                ('stage', models.CharField(choices=[('queued', 'Queued'), ('extract', 'Extract'), ('transform', 'Transform'), ('validate', 'Validate'), ('quarantine', 'Quarantine'), ('publish', 'Publish'), ('lineage', 'Lineage'), ('done', 'Done')], default='queued', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('follow_up', models.BooleanField(default=False)),
-                ('rows_read', models.BigIntegerField(default=0)),
-                ('rows_written', models.BigIntegerField(default=0)),
-                ('rows_quarantined', models.BigIntegerField(default=0)),
-                ('output_version', models.BigIntegerField(blank=True, null=True)),
-                ('watermark_from', models.JSONField(default=dict)),
-                ('watermark', models.JSONField(default=dict)),
-                ('stages', models.JSONField(default=list)),
-                ('quality', models.JSONField(default=dict)),
-                ('quarantine_sample', models.JSONField(default=list)),
-                ('error', models.TextField(blank=True)),
-                ('trace_id', models.CharField(blank=True, max_length=32)),
-                ('queue', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Run now"),
+                            ("schedule", "Schedule"),
+                            ("upstream", "Upstream publish"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("errored", "Errored"),
+                            ("held", "Held"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("extract", "Extract"),
+                            ("transform", "Transform"),
+                            ("validate", "Validate"),
+                            ("quarantine", "Quarantine"),
+                            ("publish", "Publish"),
+                            ("lineage", "Lineage"),
+                            ("done", "Done"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("follow_up", models.BooleanField(default=False)),
+                ("rows_read", models.BigIntegerField(default=0)),
+                ("rows_written", models.BigIntegerField(default=0)),
+                ("rows_quarantined", models.BigIntegerField(default=0)),
+                ("output_version", models.BigIntegerField(blank=True, null=True)),
+                ("watermark_from", models.JSONField(default=dict)),
+                ("watermark", models.JSONField(default=dict)),
+                ("stages", models.JSONField(default=list)),
+                ("quality", models.JSONField(default=dict)),
+                ("quarantine_sample", models.JSONField(default=list)),
+                ("error", models.TextField(blank=True)),
+                ("trace_id", models.CharField(blank=True, max_length=32)),
+                ("queue", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='dataproduct',
-            name='maintenance_until',
+            model_name="dataproduct",
+            name="maintenance_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='dataproduct',
-            name='next_run_at',
+            model_name="dataproduct",
+            name="next_run_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='dataproduct',
-            name='pipeline',
+            model_name="dataproduct",
+            name="pipeline",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='dataproduct',
-            name='provisioned_at',
+            model_name="dataproduct",
+            name="provisioned_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='dataproduct',
-            name='provisioning',
-            field=models.CharField(choices=[('none', 'Not provisioned'), ('pending', 'Provisioning'), ('ready', 'Provisioned'), ('failed', 'Provisioning failed'), ('stopped', 'Stopped (retired)')], default='none', max_length=16),
+            model_name="dataproduct",
+            name="provisioning",
+            field=models.CharField(
+                choices=[
+                    ("none", "Not provisioned"),
+                    ("pending", "Provisioning"),
+                    ("ready", "Provisioned"),
+                    ("failed", "Provisioning failed"),
+                    ("stopped", "Stopped (retired)"),
+                ],
+                default="none",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='dataproduct',
-            name='provisioning_error',
+            model_name="dataproduct",
+            name="provisioning_error",
             field=models.TextField(blank=True),
         ),
         migrations.AddIndex(
-            model_name='dataproduct',
-            index=models.Index(fields=['next_run_at'], name='products_da_next_ru_90aa9c_idx'),
+            model_name="dataproduct",
+            index=models.Index(fields=["next_run_at"], name="products_da_next_ru_90aa9c_idx"),
         ),
         migrations.AddField(
-            model_name='connection',
-            name='domain',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='connections', to='domains.domain'),
+            model_name="connection",
+            name="domain",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="connections",
+                to="domains.domain",
+            ),
         ),
         migrations.AddField(
-            model_name='connection',
-            name='updated_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="connection",
+            name="updated_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='run',
-            name='product',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='products.dataproduct'),
+            model_name="run",
+            name="product",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="runs",
+                to="products.dataproduct",
+            ),
         ),
         migrations.AddField(
-            model_name='run',
-            name='triggered_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="run",
+            name="triggered_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='run',
-            name='upstream_run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='downstream', to='products.run'),
+            model_name="run",
+            name="upstream_run",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="downstream",
+                to="products.run",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='connection',
-            constraint=models.UniqueConstraint(fields=('domain', 'name'), name='connection_name_unique'),
+            model_name="connection",
+            constraint=models.UniqueConstraint(
+                fields=("domain", "name"), name="connection_name_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['product', '-created_at'], name='products_ru_product_a0c2db_idx'),
+            model_name="run",
+            index=models.Index(
+                fields=["product", "-created_at"], name="products_ru_product_a0c2db_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running'])), fields=('product',), name='one_active_run_per_product'),
+            model_name="run",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["queued", "running"])),
+                fields=("product",),
+                name="one_active_run_per_product",
+            ),
         ),
     ]

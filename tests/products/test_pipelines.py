@@ -99,6 +99,7 @@ def test_cron_dispatch_starts_a_due_run_once_and_moves_the_next_fire_time(
     assert jobs.dispatch_due_runs(now) == 1
     assert jobs.dispatch_due_runs(now) == 0  # already moved on
     active.refresh_from_db()
+    assert active.next_run_at is not None
     assert now < active.next_run_at <= now + timedelta(minutes=5)
     assert Run.objects.get(product=active).trigger == Run.Trigger.SCHEDULE
     # Due again while that run is still queued: no second run at the same time.
