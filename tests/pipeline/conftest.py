@@ -15,12 +15,14 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from domains.models import Role
 from meshplatform.celery import app
+from tests.factories import DomainFactory, MembershipFactory, UserFactory
 
 READY_SECONDS = 30.0
 
 
-def _database_url() -> str:
+def database_url() -> str:
     db = django_settings.DATABASES["default"]
     user, host, port = db.get("USER") or "postgres", db.get("HOST") or "", db.get("PORT") or ""
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
@@ -49,7 +51,7 @@ def worker(transactional_db: None, lake_dirs: dict[str, Path]) -> Iterator[subpr
     app.conf.task_default_queue = queue
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "LAKE_URI": str(lake_dirs["lake"]),
@@ -57,6 +59,7 @@ def worker(transactional_db: None, lake_dirs: dict[str, Path]) -> Iterator[subpr
         "MESH_VAR_DIR": str(lake_dirs["var"]),
         "SECRET_KEY": django_settings.SECRET_KEY,
         "RUN_RETRY_BASE_SECONDS": "0.2",
+        "RUN_MAX_RETRIES": "2",
     }
     log = lake_dirs["var"] / "worker.log"
     process = subprocess.Popen(
@@ -89,3 +92,11 @@ def wait_for(check: Any, timeout: float = 30.0, what: str = "the condition") -> 
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def engineer(worker: Any) -> Any:
+    """An engineer of `sales`, with a worker running."""
+    user = UserFactory(username="ethan")
+    MembershipFactory(domain=DomainFactory(slug="sales"), user=user, role=Role.ENGINEER)
+    return user

@@ -7,94 +7,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from domains.models import Role
 from meshplatform import lake
 from meshplatform.celery import app
 from meshplatform.errors import Conflict
 from products import runs
 from products.jobs import quarantine_uri, table_uri
-from products.models import DataProduct, Provisioning, Run
+from products.models import Run
 from products.productcode import apply_files
 from products.runqueue import EXECUTE_RUN_TASK
-from tests.factories import DomainFactory, MembershipFactory, UserFactory
 from tests.pipeline.conftest import wait_for
+from tests.pipeline.helpers import (
+    ORDERS_CONTRACT,
+    TOTALS_CONTRACT,
+    descriptor,
+    finished,
+    provisioned,
+)
 
 pytestmark = pytest.mark.slow
-
-ORDERS_CONTRACT = {
-    "apiVersion": "v3.1.0",
-    "kind": "DataContract",
-    "id": "orders",
-    "version": "1.0.0",
-    "status": "active",
-    "schema": [
-        {
-            "name": "orders",
-            "properties": [
-                {"name": "order_id", "logicalType": "integer", "primaryKey": True},
-                {
-                    "name": "amount",
-                    "logicalType": "number",
-                    "logicalTypeOptions": {"minimum": 0},
-                },
-                {"name": "country", "logicalType": "string", "required": True},
-            ],
-        }
-    ],
-}
-TOTALS_CONTRACT = {
-    **ORDERS_CONTRACT,
-    "id": "country-totals",
-    "schema": [
-        {
-            "name": "totals",
-            "properties": [
-                {"name": "country", "logicalType": "string", "primaryKey": True},
-                {"name": "total", "logicalType": "number"},
-            ],
-        }
-    ],
-}
-
-
-def descriptor(slug: str, contract: str, pipeline: dict[str, Any]) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1.0.0",
-            "kind": "DataProduct",
-            "id": slug,
-            "domain": "sales",
-            "status": "active",
-            "outputPorts": [{"name": "default", "contractId": contract}],
-            "customProperties": [{"property": "pipeline", "value": pipeline}],
-        }
-    )
-
-
-@pytest.fixture
-def engineer(worker: Any) -> Any:
-    user = UserFactory(username="ethan")
-    MembershipFactory(domain=DomainFactory(slug="sales"), user=user, role=Role.ENGINEER)
-    return user
-
-
-def provisioned(slug: str) -> DataProduct:
-    def ready() -> DataProduct | None:
-        product = DataProduct.objects.get(slug=slug)
-        assert product.provisioning != Provisioning.FAILED, product.provisioning_error
-        return product if product.provisioning == Provisioning.READY else None
-
-    return wait_for(ready, what=f"{slug} to be provisioned")
-
-
-def finished(run: Run, timeout: float = 60.0) -> Run:
-    def done() -> Run | None:
-        run.refresh_from_db()
-        return None if run.is_active else run
-
-    return wait_for(done, timeout, what=f"run {run.pk} to finish")
 
 
 def write_orders(inbox: Path, name: str, rows: list[str]) -> None:

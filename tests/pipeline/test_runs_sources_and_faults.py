@@ -1,0 +1,186 @@
+"""Runs on a real worker: incremental PostgreSQL and Redis inputs, retries, a killed worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+
+from domains.models import Domain
+from meshplatform import lake
+from products import runs
+from products.jobs import table_uri
+from products.models import Run
+from products.productcode import apply_files
+from tests.pipeline.conftest import database_url, wait_for
+from tests.pipeline.helpers import ORDERS_CONTRACT, descriptor, finished, provisioned
+
+pytestmark = pytest.mark.slow
+
+
+def orders_product(user: Any, pipeline: dict[str, Any]) -> Any:
+    apply_files(
+        files=[
+            ("orders.yaml", descriptor("orders", "orders", pipeline)),
+            ("orders-contract.json", json.dumps(ORDERS_CONTRACT)),
+        ],
+        actor=user,
+    )
+    return provisioned("orders")
+
+
+def output(slug: str = "orders") -> list[tuple[Any, ...]]:
+    rows = lake.read(table_uri("sales", slug, "default")).to_pylist()
+    return sorted((r["order_id"], r["amount"], r["country"]) for r in rows)
+
+
+@pytest.fixture
+def source_table(worker: Any) -> Any:
+    """A table in the test database itself, read back through a connection like any source."""
+    url = database_url()
+    table = f"src_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f"create table {table} (order_id int, amount numeric, country text, changed_at int)"
+        )
+    yield url, table
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"drop table if exists {table}")
+
+
+def test_postgres_input_reads_only_rows_past_its_watermark(
+    engineer: Any, source_table: Any
+) -> None:
+    url, table = source_table
+    runs.set_connection(
+        domain=Domain.objects.get(slug="sales"), name="shop", kind="postgres", url=url,
+        actor=engineer,
+    )  # fmt: skip
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"insert into {table} values (1, 10, 'FR', 1), (2, 20, 'DE', 2)")
+    orders = orders_product(engineer, {
+        "inputs": [{"name": "orders", "postgres": {
+            "connection": "shop", "query": f"select * from {table}", "watermark": "changed_at",
+        }}],
+        "transform": "select order_id, amount, country from orders",
+        "load": {"mode": "merge"},
+    })  # fmt: skip
+    first = finished(runs.trigger_run(product=orders, actor=engineer))
+    assert (first.status, first.rows_read, first.watermark) == ("succeeded", 2, {"orders": "2"})
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"insert into {table} values (2, 25, 'DE', 3), (3, 30, 'NL', 4)")
+    second = finished(runs.trigger_run(product=orders, actor=engineer))
+    assert (second.status, second.rows_read) == ("succeeded", 2)
+    assert output() == [(1, 10.0, "FR"), (2, 25.0, "DE"), (3, 30.0, "NL")]
+
+    third = finished(runs.trigger_run(product=orders, actor=engineer))
+    assert (third.status, third.rows_read, third.output_version) == ("succeeded", 0, None)
+
+
+def test_redis_stream_entries_are_read_once_and_acknowledged_after_the_commit(
+    engineer: Any,
+) -> None:
+    stream = f"test-orders-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    runs.set_connection(
+        domain=Domain.objects.get(slug="sales"), name="events", kind="redis",
+        url=settings.CELERY_BROKER_URL, actor=engineer,
+    )  # fmt: skip
+    try:
+        client.xadd(stream, {"order_id": "1", "amount": "10", "country": "FR"})
+        client.xadd(stream, {"order_id": "2", "amount": "-1", "country": "FR"})
+        orders = orders_product(engineer, {
+            "inputs": [
+                {"name": "orders", "redisStream": {"connection": "events", "stream": stream}}
+            ],
+        })  # fmt: skip
+        first = finished(runs.trigger_run(product=orders, actor=engineer))
+        assert (first.status, first.rows_written, first.rows_quarantined) == ("succeeded", 1, 1)
+        group = f"mesh-product-{orders.pk}"
+        assert client.xpending(stream, group)["pending"] == 0  # acknowledged
+
+        client.xadd(stream, {"order_id": "3", "amount": "3", "country": "DE"})
+        second = finished(runs.trigger_run(product=orders, actor=engineer))
+        assert (second.status, second.rows_read) == ("succeeded", 1)
+        assert output() == [(1, 10.0, "FR"), (3, 3.0, "DE")]
+    finally:
+        client.delete(stream)
+
+
+def test_a_source_that_stays_down_is_retried_then_the_run_errors(engineer: Any) -> None:
+    runs.set_connection(
+        domain=Domain.objects.get(slug="sales"), name="down", kind="postgres",
+        url="postgres://etl:hunter2@127.0.0.1:1/shop", actor=engineer,
+    )  # fmt: skip
+    orders = orders_product(engineer, {
+        "inputs": [{"name": "orders", "postgres": {"connection": "down", "query": "select 1"}}],
+    })  # fmt: skip
+    run = finished(runs.trigger_run(product=orders, actor=engineer), timeout=90)
+    assert run.status == Run.Status.ERRORED
+    assert run.error.startswith("Gave up:") and "hunter2" not in run.error
+    assert lake.table_version(table_uri("sales", "orders", "default")) == 0
+
+
+def test_a_mistake_in_the_spec_fails_the_run_at_once_without_retry(
+    engineer: Any,
+    lake_dirs: dict[str, Path],
+) -> None:
+    orders = orders_product(engineer, {
+        "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
+        "transform": "select no_such_column from orders",
+    })  # fmt: skip
+    (lake_dirs["inbox"] / "orders").mkdir()
+    (lake_dirs["inbox"] / "orders" / "1.csv").write_text("order_id,amount,country\n1,1,FR\n")
+    run = finished(runs.trigger_run(product=orders, actor=engineer))
+    assert (run.status, run.attempts) == (Run.Status.FAILED, 1)
+    assert "no_such_column" in run.error
+    assert lake.table_version(table_uri("sales", "orders", "default")) == 0
+
+
+def test_a_worker_killed_mid_run_leaves_the_output_unchanged_and_the_run_completes_once(
+    engineer: Any,
+    lake_dirs: dict[str, Path],
+    worker: subprocess.Popen,
+) -> None:
+    orders = orders_product(engineer, {
+        "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
+    })  # fmt: skip
+    rows = 3_000_000
+    (lake_dirs["inbox"] / "orders").mkdir()
+    pl.DataFrame(
+        {
+            "order_id": pl.int_range(rows, eager=True),
+            "amount": pl.int_range(rows, eager=True) % 100,
+            "country": pl.repeat("FR", rows, eager=True),
+        }
+    ).write_csv(lake_dirs["inbox"] / "orders" / "big.csv")
+    run = runs.trigger_run(product=orders, actor=engineer)
+
+    def validating() -> bool:
+        run.refresh_from_db()
+        return run.stage == Run.Stage.VALIDATE
+
+    wait_for(validating, timeout=60, what="the run to reach validation")
+    children = subprocess.run(
+        ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)  # the pool child running it, mid-write
+
+    run = finished(run, timeout=120)
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    assert run.attempts == 2
+    uri = table_uri("sales", "orders", "default")
+    assert lake.table_version(uri) == 1  # one commit: the killed attempt left nothing
+    assert lake.read(uri, columns=["order_id"]).num_rows == rows
