@@ -48,6 +48,12 @@ def can_edit_products(user: Any, domain: Domain) -> bool:
     return is_admin(user) or role_in(user, domain) in {Role.OWNER, Role.ENGINEER}
 
 
+def can_see_connections(user: Any, domain: Domain) -> bool:
+    """A domain's connections (names, kinds, redacted URLs) are operational detail of the team
+    that runs its pipelines: its engineers and owners see them, and platform admins."""
+    return is_admin(user) or role_in(user, domain) in {Role.OWNER, Role.ENGINEER}
+
+
 def sees_everything(user: Any) -> bool:
     return is_admin(user) or is_governance(user)
 

@@ -19,7 +19,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from domains.forms import DomainForm, MemberAddForm
 from domains.models import Domain, Membership, Role
-from domains.permissions import can_create_domain, can_edit_products, can_manage_domain, roles_of
+from domains.permissions import (
+    can_create_domain,
+    can_edit_products,
+    can_manage_domain,
+    can_see_connections,
+    roles_of,
+)
 from domains.services import add_member, change_member_role, create_domain, remove_member
 from meshplatform.errors import Forbidden, PlatformError
 from products.models import DataProduct
@@ -68,6 +74,7 @@ def render_domain(
         "page": Paginator(products, PAGE_SIZE).get_page(request.GET.get("page")),
         "can_manage": can_manage_domain(request.user, domain),
         "can_edit": can_edit_products(request.user, domain),
+        "can_see_connections": can_see_connections(request.user, domain),
         "add_form": add_form or MemberAddForm(),
         "roles": Role.choices,
     }

@@ -4,9 +4,12 @@ services as everything else, so loading it twice changes nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 import yaml
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -48,6 +51,9 @@ PRODUCTS: list[dict[str, Any]] = [
     {"domain": "sales", "id": "orders", "name": "Orders", "classification": "internal",
      "status": "active", "owner": "sam", "tags": ["orders", "time-series"],
      "purpose": "Every confirmed order from the web shop and the stores, one row per order.",
+     "pipeline": {"inputs": [{"name": "orders", "files": {"path": "sales/orders-*.csv"}}],
+                  "load": {"mode": "merge", "partitionBy": [{"dateOf": "ordered_at"}]},
+                  "schedule": {"cron": "0 * * * *"}},
      "fields": [_field("order_id", S, **PK), _field("customer_id", S, required=True),
                 _field("ordered_at", T, required=True),
                 _field("amount", N, required=True, logicalTypeOptions={"minimum": 0}),
@@ -91,6 +97,12 @@ PRODUCTS: list[dict[str, Any]] = [
     {"domain": "finance", "id": "revenue-daily", "name": "Daily revenue",
      "classification": "confidential", "status": "active", "owner": "felix",
      "tags": ["reporting", "time-series"], "inputs": ["sales/orders"],
+     "pipeline": {
+         "inputs": [{"name": "orders", "product": {"address": "sales/orders", "port": "main"}}],
+         "transform": "select cast(ordered_at as date) as day, sales_channel as channel, "
+                      "sum(amount) as revenue from orders group by 1, 2",
+         "load": {"mode": "overwrite"},
+         "schedule": {"upstream": True}},
      "purpose": "Revenue per day and channel, built on sales/orders.",
      "fields": [_field("day", D, required=True), _field("channel", S, required=True),
                 _field("revenue", N, required=True)]},
@@ -128,7 +140,9 @@ def _descriptor(spec: dict[str, Any]) -> str:
         "description": {"purpose": spec["purpose"]},
         "tags": spec["tags"],
         "customProperties": [{"property": "classification", "value": spec["classification"]},
-                             {"property": "owner", "value": spec["owner"]}],
+                             {"property": "owner", "value": spec["owner"]}]
+                            + ([{"property": "pipeline", "value": spec["pipeline"]}]
+                               if "pipeline" in spec else []),
         "inputPorts": [{"name": source.replace("/", "-"), "description": f"from {source}"}
                        for source in spec.get("inputs", [])],
         "outputPorts": [{"name": "main", "contractId": f"{spec['domain']}-{spec['id']}"}],
@@ -146,6 +160,29 @@ def demo_files(spec: dict[str, Any]) -> list[tuple[str, str]]:
                    for f in spec["fields"]]  # fmt: skip
         files.append(("contract-2.0.0.yaml", _contract(spec, "2.0.0", renamed)))
     return files
+
+
+def write_demo_orders(rows: int = 500) -> bool:
+    """A day of orders for sales/orders' pipeline (a few bad rows among them), once."""
+    roots = settings.PIPELINE_FILE_ROOTS
+    if not roots:
+        return False
+    path = Path(roots[0]) / "sales" / "orders-2026-11-24.csv"
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = pl.col("n")
+    hour, minute = (n % 24).cast(pl.String).str.zfill(2), (n % 60).cast(pl.String).str.zfill(2)
+    pl.DataFrame({"n": pl.int_range(rows, eager=True)}).select(
+        pl.format("o-{}", n).alias("order_id"),
+        pl.format("c-{}", n % 97).alias("customer_id"),
+        pl.format("2026-11-24T{}:{}:00Z", hour, minute).alias("ordered_at"),
+        # Every 50th order has a negative amount, every 70th a bad currency: quarantined.
+        pl.when(n % 50 == 7).then(-1.0).otherwise((n % 200) * 1.25 + 5).alias("amount"),
+        pl.when(n % 70 == 3).then(pl.lit("euro")).otherwise(pl.lit("EUR")).alias("currency"),
+        pl.when(n % 3 == 0).then(pl.lit("store")).otherwise(pl.lit("web")).alias("sales_channel"),
+    ).write_csv(path)
+    return True
 
 
 @transaction.atomic
@@ -185,6 +222,8 @@ def load_demo() -> list[str]:
     changes = []
     for spec in PRODUCTS:
         changes += apply_files(files=demo_files(spec), actor=admin).changes
+    if write_demo_orders():
+        changes.append("sales/orders: a day of orders in the inbox, to run (Run now)")
     summary = (
         f"Demo mesh: {len(DOMAINS)} domains, {len(PRODUCTS)} products "
         f"({len(changes)} changes applied)."

@@ -157,10 +157,11 @@ def _claim(run_id: int) -> Run | None:
         run = Run.objects.select_for_update().get(pk=run_id)
         if not run.is_active:
             return None  # a repeated delivery of a finished run
-        if DataProduct.objects.filter(
-            pk=run.product_id, maintenance_until__gt=timezone.now()
-        ).exists():
+        product = DataProduct.objects.get(pk=run.product_id)
+        if product.maintenance_until is not None and product.maintenance_until > timezone.now():
             raise RunBusy("The product's tables are being compacted; the run waits.")
+        if product.provisioning == Provisioning.PENDING:
+            raise RunBusy("The product's tables are being created; the run waits.")
         run.attempts += 1
         if run.attempts > settings.RUN_MAX_ATTEMPTS:
             _finish(run, Run.Status.ERRORED, error=f"Gave up after {run.attempts - 1} attempts.")

@@ -1,15 +1,17 @@
 """REST API for pipelines, runs, a product's data, its lineage, and a domain's connections.
 
 Views authenticate; the services in `products.runs` authorise writes. Reads follow the
-product's visibility (404 when hidden); connections only to those who may change them.
+product's visibility (404 when hidden); a domain's connections only its engineers, owners
+and admins see (`can_see_connections`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -24,13 +26,13 @@ from rest_framework.views import APIView
 
 from domains.api import visible_domain
 from domains.models import Domain
-from domains.permissions import can_edit_products
+from domains.permissions import can_see_connections
 from meshplatform.apikit import ERRORS, WRITE_ERRORS, api_url, validated
-from meshplatform.errors import Conflict, Forbidden, Invalid
-from meshplatform.pipeline.spec import PipelineSpec, parse_pipeline
+from meshplatform.errors import Conflict, Forbidden
 from products import data, runs
 from products.api import PRODUCT_PATH, visible_product
-from products.models import Connection, DataProduct, Run
+from products.lineage_graph import LineageNode, product_lineage
+from products.models import Connection, Run
 from products.run_serializers import (
     ConnectionCreateSerializer,
     ConnectionReplaceSerializer,
@@ -204,112 +206,39 @@ class Download(APIView):
         return response
 
 
-def _spec(product: DataProduct) -> PipelineSpec | None:
-    """The stored spec, or None: a spec a newer parser refuses still has no lineage to show."""
-    if not product.pipeline:
-        return None
-    try:
-        return parse_pipeline(product.pipeline)
-    except Invalid:
-        return None
-
-
-def _product_node(request: Request, role: str, product: DataProduct) -> dict[str, Any]:
-    url = api_url(
-        {"request": request}, "api-product-detail", domain=product.domain.slug,
-        product=product.slug,
-    )  # fmt: skip
-    return {
-        "id": f"product:{product.address}",
-        "kind": "product",
-        "role": role,
-        "label": product.address,
-        "title": product.title,
-        "url": url,
-    }
-
-
-def _hidden_node(reader: DataProduct, name: str) -> dict[str, Any]:
-    """An upstream the user may not see: there, but not named (as in the portal)."""
-    return {
-        "id": f"hidden:{reader.address}:{name}",
-        "kind": "product",
-        "role": "upstream",
-        "label": "a product you cannot see",
-        "title": None,
-        "url": None,
-    }
-
-
-def _source_node(product: DataProduct, name: str, kind: str, options: dict[str, Any]) -> dict:
-    label = {"files": "path", "postgres": "connection", "redisStream": "stream"}[kind]
-    node = {"id": f"source:{product.address}:{name}", "kind": kind, "role": "source"}
-    node["label"] = options[label]
-    if "connection" in options:
-        node["connection"] = options["connection"]
-    return node
+def _node_body(request: Request, node: LineageNode) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": node.id, "kind": node.kind, "role": node.role}
+    body["label"] = node.label
+    if node.kind == "product":  # a product the user cannot see has neither title nor link
+        body["title"], body["url"], body["status"] = node.title, None, node.status
+        if node.product is not None:
+            body["url"] = api_url(
+                {"request": request}, "api-product-detail", domain=node.product.domain.slug,
+                product=node.product.slug,
+            )  # fmt: skip
+    if node.connection is not None:
+        body["connection"] = node.connection
+    return body
 
 
 @extend_schema(tags=["pipelines"], parameters=PRODUCT_PATH)
 class Lineage(APIView):
     @extend_schema(responses={200: LineageSerializer, **ERRORS})
     def get(self, request: Request, domain: str, product: str) -> Response:
-        """Where the product's data comes from and which products you can see read it."""
-        found = visible_product(request, domain, product)
-        this = f"product:{found.address}"
-        nodes = [_product_node(request, "self", found)]
-        edges: list[dict[str, str]] = []
-        spec = _spec(found)
-        inputs = spec.inputs if spec is not None else ()
-        addresses = {s.options["address"] for s in inputs if s.kind == "product"}
-        pairs = Q(pk__in=[])
-        for address in addresses:
-            upstream_domain, upstream_slug = address.split("/")
-            pairs |= Q(domain__slug=upstream_domain, slug=upstream_slug)
-        seen = {
-            p.address: p
-            for p in DataProduct.objects.visible_to(request.user)
-            .filter(pairs)
-            .select_related("domain")
+        """Where the product's data comes from and which products you can see read it (any
+        status but retired)."""
+        lineage = product_lineage(visible_product(request, domain, product), request.user)
+        body = {
+            "nodes": [_node_body(request, node) for node in lineage.nodes],
+            "edges": [asdict(edge) for edge in lineage.edges],
         }
-        for source in inputs:
-            if source.kind == "product":
-                upstream = seen.get(source.options["address"])
-                node = (
-                    _product_node(request, "upstream", upstream)
-                    if upstream is not None
-                    else _hidden_node(found, source.name)
-                )
-            else:
-                node = _source_node(found, source.name, source.kind, source.options)
-            if node not in nodes:
-                nodes.append(node)
-            edges.append({"source": node["id"], "target": this, "input": source.name})
-        # A cheap text match narrows the candidates; parsing each spec decides.
-        readers = (
-            DataProduct.objects.visible_to(request.user)
-            .filter(pipeline__icontains=f'"{found.address}"')
-            .exclude(pk=found.pk)
-            .select_related("domain")
-        )
-        for reader in readers:
-            reader_spec = _spec(reader)
-            names = [
-                s.name
-                for s in (reader_spec.inputs if reader_spec is not None else ())
-                if s.kind == "product" and s.options["address"] == found.address
-            ]
-            if names:
-                node = _product_node(request, "downstream", reader)
-                nodes.append(node)
-                edges.extend({"source": this, "target": node["id"], "input": n} for n in names)
-        return Response(LineageSerializer({"nodes": nodes, "edges": edges}).data)
+        return Response(LineageSerializer(body).data)
 
 
 def _connections_domain(request: Request, slug: str) -> Domain:
-    """The domain, if the user may see its connections: those who may change them."""
+    """The domain, if the user may see its connections (`can_see_connections`)."""
     domain = visible_domain(request, slug)
-    if not can_edit_products(request.user, domain):
+    if not can_see_connections(request.user, domain):
         raise Forbidden(f"Only engineers and owners of '{domain.slug}' see its connections.")
     return domain
 

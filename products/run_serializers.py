@@ -140,6 +140,9 @@ class LineageNodeSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="product, files, postgres or redisStream.")
     role = serializers.CharField(help_text="self, upstream, downstream or source.")
     title = serializers.CharField(required=False, allow_null=True)
+    status = serializers.CharField(
+        required=False, allow_null=True, help_text="A product node's lifecycle status."
+    )
     connection = serializers.CharField(required=False)
     url = serializers.CharField(required=False, allow_null=True)
 

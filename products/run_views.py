@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,11 +24,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from domains.models import Domain
-from domains.permissions import can_edit_products, role_in, sees_everything
+from domains.permissions import can_edit_products, can_see_connections
 from meshplatform.errors import Forbidden, Invalid, NotFound, PlatformError
-from meshplatform.pipeline.spec import parse_pipeline
-from products import data
-from products.models import Connection, DataProduct, Run, Status
+from products import data, lineage_graph
+from products.lineage_svg import lineage_picture
+from products.models import Connection, DataProduct, Run
 from products.run_forms import PIPELINE_EXAMPLE, ConnectionForm, PipelineForm, pipeline_text
 from products.runs import delete_connection, set_connection, set_pipeline, trigger_run
 from products.views import TRANSITION_VERBS, visible_product
@@ -315,145 +314,34 @@ def pipeline_edit(request: HttpRequest, domain: str, product: str) -> HttpRespon
 
 # --- Lineage ---------------------------------------------------------------------------------
 
-BOX_WIDTH, BOX_HEIGHT, ROW_GAP, COLUMN_GAP, MARGIN = 240, 52, 18, 90, 8
-LABEL_MAX = 30
-
-
-@dataclass
-class Node:
-    kind: str  # said in words on the box, so the graph reads without colour
-    label: str
-    title: str = ""
-    url: str = ""
-    x: int = 0
-    y: int = 0
-
-    @property
-    def short(self) -> str:
-        return self.label if len(self.label) <= LABEL_MAX else f"{self.label[: LABEL_MAX - 1]}…"
-
-
-def _upstream(item: DataProduct, user: Any) -> list[Node]:
-    try:
-        spec = parse_pipeline(item.pipeline)
-    except Invalid:
-        return []
-    wanted = Q(pk__in=[])
-    for address in spec.upstream_products:
-        domain_slug, slug = address.split("/")
-        wanted |= Q(domain__slug=domain_slug, slug=slug)
-    found = DataProduct.objects.visible_to(user).filter(wanted).select_related("domain")
-    visible = {p.address: p for p in found}
-    connections = sees_everything(user) or role_in(user, item.domain) is not None
-    connections_url = reverse("domain-connections", args=[item.domain.slug])
-    nodes = []
-    for source in spec.inputs:
-        options = source.options
-        if source.kind == "product":
-            upstream = visible.get(options["address"])
-            if upstream is None:
-                nodes.append(Node("Product", "a product you cannot see"))
-                continue
-            port = options.get("port", "default")
-            url = reverse("product-detail", args=[upstream.domain.slug, upstream.slug])
-            nodes.append(Node("Product", upstream.address, f"port {port}", url))
-        elif source.kind == "files":
-            nodes.append(Node(f"Files ({options['format']})", options["path"], options["path"]))
-        elif source.kind == "postgres":
-            url = connections_url if connections else ""
-            nodes.append(Node("PostgreSQL", options["connection"], options.get("query", ""), url))
-        else:
-            url = connections_url if connections else ""
-            label = f"{options['connection']} / {options['stream']}"
-            nodes.append(Node("Redis stream", label, label, url))
-    return nodes
-
-
-def _downstream(item: DataProduct, user: Any) -> list[Node]:
-    candidates = (
-        DataProduct.objects.visible_to(user)
-        .filter(status=Status.ACTIVE, pipeline__icontains=item.address)
-        .exclude(pk=item.pk)
-        .select_related("domain")
-    )
-    nodes = []
-    for candidate in candidates:
-        try:
-            reads = item.address in parse_pipeline(candidate.pipeline).upstream_products
-        except Invalid:
-            continue
-        if reads:
-            url = reverse("product-detail", args=[candidate.domain.slug, candidate.slug])
-            nodes.append(Node("Product", candidate.address, candidate.title, url))
-    return nodes
-
-
-def _stack(nodes: list[Node], x: int, height: int) -> None:
-    used = len(nodes) * BOX_HEIGHT + max(len(nodes) - 1, 0) * ROW_GAP
-    top = (height - used) // 2
-    for index, node in enumerate(nodes):
-        node.x, node.y = x, top + index * (BOX_HEIGHT + ROW_GAP)
-
-
-def _spread(node: Node, index: int, count: int) -> int:
-    return node.y + (index + 1) * BOX_HEIGHT // (count + 1)
-
-
-def lineage_graph(item: DataProduct, user: Any) -> dict[str, Any]:
-    """Boxes in three columns (inputs, this product, readers) and arrows between them."""
-    upstream, downstream = _upstream(item, user), _downstream(item, user)
-    center = Node("This product", item.address, item.title)
-    rows = max(len(upstream), len(downstream), 1)
-    height = 2 * MARGIN + rows * BOX_HEIGHT + (rows - 1) * ROW_GAP
-    columns = [MARGIN + i * (BOX_WIDTH + COLUMN_GAP) for i in range(3)]
-    _stack(upstream, columns[0], height)
-    _stack([center], columns[1], height)
-    _stack(downstream, columns[2], height)
-    middle = BOX_HEIGHT // 2
-    # Arrows meet the centre box at points spread along its side, so that each stays distinct.
-    edges = [
-        (n.x + BOX_WIDTH, n.y + middle, center.x - 4, _spread(center, i, len(upstream)))
-        for i, n in enumerate(upstream)
-    ]
-    edges += [
-        (center.x + BOX_WIDTH, _spread(center, i, len(downstream)), n.x - 4, n.y + middle)
-        for i, n in enumerate(downstream)
-    ]
-    return {
-        "upstream": upstream,
-        "downstream": downstream,
-        "nodes": [*upstream, center, *downstream],
-        "center": center,
-        "edges": edges,
-        "width": columns[2] + BOX_WIDTH + MARGIN,
-        "height": height,
-        "box_width": BOX_WIDTH,
-        "box_height": BOX_HEIGHT,
-    }
-
 
 @login_required
 @require_GET
 def product_lineage(request: HttpRequest, domain: str, product: str) -> HttpResponse:
     item = visible_product(request, domain, product)
-    context = {"section": "catalog", "product": item, "graph": lineage_graph(item, request.user)}
+    connections_url = ""
+    if can_see_connections(request.user, item.domain):
+        connections_url = reverse("domain-connections", args=[item.domain.slug])
+    lineage = lineage_graph.product_lineage(item, request.user)
+    graph = lineage_picture(lineage, connections_url=connections_url)
+    context = {"section": "catalog", "product": item, "graph": graph}
     return render(request, "products/lineage.html", context)
 
 
 # --- Connections -----------------------------------------------------------------------------
 
 
-def member_domain(request: HttpRequest, slug: str) -> Domain:
-    """The domain, if the user may see its connections: its members, governance, admins."""
+def connections_domain(request: HttpRequest, slug: str) -> Domain:
+    """The domain, if the user may see its connections (`can_see_connections`)."""
     domain = get_object_or_404(Domain.objects.visible_to(request.user), slug=slug)
-    if not (sees_everything(request.user) or role_in(request.user, domain) is not None):
-        raise PermissionDenied(f"Only members of '{domain.slug}' see its connections.")
+    if not can_see_connections(request.user, domain):
+        raise PermissionDenied(f"Only engineers and owners of '{domain.slug}' see its connections.")
     return domain
 
 
 @login_required
 def connections(request: HttpRequest, slug: str) -> HttpResponse:
-    domain = member_domain(request, slug)
+    domain = connections_domain(request, slug)
     form = ConnectionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -478,7 +366,7 @@ def connections(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def connection_delete(request: HttpRequest, slug: str, name: str) -> HttpResponse:
-    domain = member_domain(request, slug)
+    domain = connections_domain(request, slug)
     try:
         delete_connection(domain=domain, name=name, actor=request.user)
     except Forbidden as exc:

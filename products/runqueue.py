@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from meshplatform.celery import app
 from meshplatform.pipeline.errors import SourceUnavailable
-from products.models import DataProduct, Run
+from products.models import DataProduct, Provisioning, Run
 
 EXECUTE_RUN_TASK = "products.tasks.execute_run_task"
 PROVISION_TASK = "products.tasks.provision_product_task"
@@ -70,6 +70,10 @@ def start_run(
 
 
 def enqueue_provisioning(product: DataProduct) -> None:
+    """Provision (again) once the caller commits; a product never provisioned shows pending."""
+    DataProduct.objects.filter(
+        pk=product.pk, provisioning__in=[Provisioning.NONE, Provisioning.STOPPED]
+    ).update(provisioning=Provisioning.PENDING)
     transaction.on_commit(lambda: app.send_task(PROVISION_TASK, args=[product.pk]))
 
 

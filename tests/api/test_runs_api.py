@@ -30,6 +30,8 @@ WRITERS = [("anonymous", 401), ("outsider", 403), ("viewer", 403), ("governance"
            ("engineer", None), ("owner", None), ("admin", None)]  # fmt: skip
 # Session and user, the governance check, the product, its tags, count, page.
 RUN_LIST_QUERIES = 7
+# Session and user, the product and its tags, the governance check, the candidates.
+LINEAGE_QUERIES = 6
 SCHEMA = pa.schema([("order_id", pa.string()), ("amount", pa.float64())])
 DB_PASSWORD = "s3cr3t-Hunter2"
 
@@ -351,7 +353,7 @@ def test_a_hidden_products_pipeline_runs_data_and_lineage_are_not_found(
 # --- Lineage ------------------------------------------------------------------------------
 
 
-def test_lineage_shows_sources_upstream_and_only_the_visible_downstream(
+def test_lineage_shows_sources_upstream_and_the_visible_downstream_but_retired(
     client_for: Client, people: SimpleNamespace, orders: DataProduct
 ) -> None:
     ProductFactory(domain=people.sales, slug="customers", title="Customers")
@@ -369,6 +371,7 @@ def test_lineage_shows_sources_upstream_and_only_the_visible_downstream(
     ProductFactory(domain=people.hr, slug="order-stats", pipeline=reads_orders)
     DataProduct.objects.filter(pk=people.hr_restricted.pk).update(pipeline=reads_orders)
     ProductFactory(domain=people.hr, slug="other", pipeline={"note": "sales/orders-2"})
+    ProductFactory(domain=people.hr, slug="old-stats", pipeline=reads_orders, status=Status.RETIRED)
 
     engineer = client_for("engineer").get(f"{ORDERS}/lineage/").json()
     governance = client_for("governance").get(f"{ORDERS}/lineage/").json()
@@ -394,6 +397,23 @@ def test_lineage_shows_sources_upstream_and_only_the_visible_downstream(
     hidden = [n for n in outsider["nodes"] if n["id"].startswith("hidden:")]
     assert [(n["label"], n["url"]) for n in hidden] == [("a product you cannot see", None)]
     assert "payroll-links" not in json.dumps(outsider)
+
+
+def test_lineage_takes_constant_queries_however_many_products_read_it(
+    client_for: Client,
+    people: SimpleNamespace,
+    orders: DataProduct,
+    django_assert_max_num_queries: Callable[[int], Any],
+) -> None:
+    reads_orders = {"inputs": [{"name": "o", "product": {"address": "sales/orders"}}]}
+    for number in range(8):
+        ProductFactory(domain=people.hr, slug=f"reader-{number}", pipeline=reads_orders)
+    client = client_for("viewer")
+
+    with django_assert_max_num_queries(LINEAGE_QUERIES):
+        body = client.get(f"{ORDERS}/lineage/").json()
+
+    assert len([n for n in body["nodes"] if n["role"] == "downstream"]) == 8
 
 
 # --- Connections --------------------------------------------------------------------------

@@ -381,34 +381,56 @@ def test_data_tab_says_what_to_do_before_the_table_exists(
 # --- Lineage ----------------------------------------------------------------------------------
 
 
-def test_lineage_draws_inputs_and_the_active_products_reading_this_one(
+LINEAGE_INPUTS = {
+    "inputs": [
+        {"name": "files_in", "files": {"path": "sales/orders.csv", "format": "csv"}},
+        {"name": "changes", "postgres": {"connection": "sales-db", "query": "select 1"}},
+        {"name": "clicks", "redisStream": {"connection": "events", "stream": "clicks"}},
+    ],
+    "transform": "select * from files_in",
+}
+
+
+def test_lineage_draws_inputs_and_the_products_reading_this_one_but_retired_ones(
     client: Any, people: SimpleNamespace, orders: DataProduct
 ) -> None:
-    make_runnable(
-        orders,
-        {
-            "inputs": [
-                {"name": "files_in", "files": {"path": "sales/orders.csv", "format": "csv"}},
-                {"name": "changes", "postgres": {"connection": "sales-db", "query": "select 1"}},
-                {"name": "clicks", "redisStream": {"connection": "events", "stream": "clicks"}},
-            ],
-            "transform": "select * from files_in",
-        },
-    )
+    make_runnable(orders, LINEAGE_INPUTS)
     reads_orders = {"inputs": [{"name": "o", "product": {"address": "sales/orders"}}]}
     make_runnable(ProductFactory(domain=people.sales, slug="returns"), reads_orders)
-    ProductFactory(domain=people.sales, slug="draft-reader", pipeline=reads_orders)  # not active
+    ProductFactory(domain=people.sales, slug="draft-reader", pipeline=reads_orders)
+    ProductFactory(
+        domain=people.sales, slug="gone-reader", pipeline=reads_orders, status=Status.RETIRED
+    )
     client.force_login(people.viewer)
     response = client.get(f"{ORDERS}lineage/")
     body = response.content.decode()
     graph = response.context["graph"]
-    kinds = [node.kind for node in graph["upstream"]]
-    assert kinds == ["Files (csv)", "PostgreSQL", "Redis stream"]
-    assert [node.label for node in graph["downstream"]] == ["sales/returns"]
-    assert len(graph["edges"]) == 4
-    assert body.count("<rect ") == 5 and body.count("<line ") == 4
+    assert [box.kind for box in graph.upstream] == ["Files (csv)", "PostgreSQL", "Redis stream"]
+    assert [(box.kind, box.label) for box in graph.downstream] == [
+        ("Product (draft)", "sales/draft-reader"),
+        ("Product", "sales/returns"),
+    ]
+    assert len(graph.edges) == 5
+    assert body.count("<rect ") == 6 and body.count("<line ") == 5
     assert '<a href="/p/sales/returns/">' in body
-    assert "events / clicks" in body and "draft-reader" not in body
+    assert "events / clicks" in body and "gone-reader" not in body
+    assert "select 1" not in body  # a source is named, its query is not shown
+
+
+@pytest.mark.parametrize(
+    ("role", "linked"),
+    [("viewer", False), ("governance", False), ("engineer", True), ("owner", True),
+     ("admin", True)],
+)  # fmt: skip
+def test_lineage_links_sources_to_the_connections_for_those_who_may_see_them(
+    client: Any, people: SimpleNamespace, orders: DataProduct, role: str, linked: bool
+) -> None:
+    make_runnable(orders, LINEAGE_INPUTS)
+    login_as(client, people, role)
+    body = client.get(f"{ORDERS}lineage/").content.decode()
+    assert body.count('<a href="/domains/sales/connections/">') == (
+        4 if linked else 0
+    )  # in the graph and the list
 
 
 def test_lineage_hides_the_name_of_an_upstream_product_the_user_cannot_see(
@@ -445,10 +467,9 @@ def test_connections_page_never_shows_the_secret(client: Any, people: SimpleName
     assert refused.status_code == 400
     assert SECRET not in refused.content.decode()  # not even on the form sent back
 
-    client.force_login(people.viewer)
+    client.force_login(people.owner)
     body = client.get(page).content.decode()
     assert "sales-db" in body and SECRET not in body
-    assert "Save the connection" not in body
 
 
 def test_connection_url_problems_show_next_to_the_url_field(
@@ -465,11 +486,29 @@ def test_connection_url_problems_show_next_to_the_url_field(
     assert not Connection.objects.exists()
 
 
-def test_connections_are_for_the_domains_members(client: Any, people: SimpleNamespace) -> None:
-    client.force_login(people.outsider)
-    assert client.get("/domains/sales/connections/").status_code == 403
-    client.force_login(people.governance)
-    assert client.get("/domains/sales/connections/").status_code == 200
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("anonymous", 302), ("outsider", 403), ("viewer", 403), ("governance", 403),
+     ("engineer", 200), ("owner", 200), ("admin", 200)],
+)  # fmt: skip
+def test_connections_are_for_the_domains_engineers_owners_and_admins(
+    client: Any, people: SimpleNamespace, role: str, status: int
+) -> None:
+    login_as(client, people, role)
+    assert client.get("/domains/sales/connections/").status_code == status
+
+
+@pytest.mark.parametrize(
+    ("role", "linked"),
+    [("outsider", False), ("viewer", False), ("governance", False), ("engineer", True),
+     ("owner", True), ("admin", True)],
+)  # fmt: skip
+def test_the_domain_page_links_its_connections_for_those_who_may_see_them(
+    client: Any, people: SimpleNamespace, role: str, linked: bool
+) -> None:
+    login_as(client, people, role)
+    body = client.get("/domains/sales/").content.decode()
+    assert ('href="/domains/sales/connections/"' in body) is linked
 
 
 def test_an_engineer_deletes_a_connection(client: Any, people: SimpleNamespace) -> None:
