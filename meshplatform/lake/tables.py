@@ -9,7 +9,14 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import (
+    ColumnProperties,
+    CommitProperties,
+    DeltaTable,
+    Transaction,
+    WriterProperties,
+    write_deltalake,
+)
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.schema import Field
 
@@ -108,11 +115,13 @@ def commit(
     metadata: dict[str, str] | None = None,
     partition_by: list[str] | None = None,
     merge_keys: list[str] | None = None,
+    plain_columns: list[str] | None = None,
 ) -> Commit:
     """Write `data` in one commit tagged (app_id, run), unless that run already committed.
 
     `mode` is append, overwrite or merge (an upsert on `merge_keys`). An exception raised by a
-    reader's batches aborts the write: nothing is committed.
+    reader's batches aborts the write: nothing is committed. Files are zstd-compressed, and
+    `plain_columns` (many distinct values) are written without a dictionary.
     """
     table = _open(uri)
     done = table.transaction_version(app_id)
@@ -120,6 +129,12 @@ def commit(
         return Commit(version=int(table.version()), written=False)
     properties = CommitProperties(
         custom_metadata=metadata or {}, app_transactions=[Transaction(app_id, run)]
+    )
+    writer = WriterProperties(
+        compression="ZSTD",
+        column_properties={
+            name: ColumnProperties(dictionary_enabled=False) for name in plain_columns or ()
+        },
     )
     try:
         if mode == "merge":
@@ -132,6 +147,7 @@ def commit(
                     predicate=predicate,
                     source_alias="source",
                     target_alias="target",
+                    writer_properties=writer,
                     commit_properties=properties,
                 )
                 .when_matched_update_all()
@@ -144,6 +160,7 @@ def commit(
                 data,
                 mode="overwrite" if mode == "overwrite" else "append",
                 partition_by=partition_by or None,
+                writer_properties=writer,
                 commit_properties=properties,
             )
     except CommitFailedError:

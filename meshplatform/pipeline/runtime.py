@@ -34,6 +34,7 @@ from meshplatform.pipeline.sources.product import extract_product
 from meshplatform.pipeline.spec import Partition, PipelineSpec, Source
 from meshplatform.pipeline.transform import run_transform
 from products.contracts.enforce import BatchResult, Validator
+from products.contracts.enforce.files import dictionary_columns
 
 WATERMARK_KEY = "mesh.watermark"
 RUN_KEY = "mesh.run"
@@ -87,9 +88,16 @@ EXTRACTORS: dict[str, Extractor] = {
 }  # redisStream needs the product's consumer group: the job adds it
 
 
-def output_schema(validator: Validator, partitions: tuple[Partition, ...]) -> pa.Schema:
-    """The output table's schema: the contract's typed columns, plus derived partition dates."""
-    schema = validator.passed_schema
+def output_schema(
+    validator: Validator, partitions: tuple[Partition, ...], *, string_views: bool = False
+) -> pa.Schema:
+    """The output table's schema: the contract's typed columns, plus derived partition dates.
+
+    With `string_views`, the same with Arrow string views for strings: what the checked
+    batches are streamed to delta-rs as (Delta and Parquet have one string type, so the files
+    are the same; copying the views into Arrow strings cost 0.55 s of CPU per 2,000,000 rows).
+    """
+    schema = validator.passed_view_schema if string_views else validator.passed_schema
     for partition in partitions:
         if partition.date_of is not None:
             schema = schema.append(pa.field(partition.column, pa.date32()))
@@ -179,7 +187,7 @@ def _check_and_publish(
     mode = target.mode
     output = _Publisher(
         target.output_uri,
-        output_schema(validator, target.partition_by),
+        output_schema(validator, target.partition_by, string_views=not validator.passthrough),
         app_id=target.app_id,
         run=target.run,
         mode=mode,
@@ -240,16 +248,17 @@ def checked(validator: Validator, frames: Iterator[pl.DataFrame]) -> Iterator[Ba
     Polars and pyarrow release the GIL, so the per-row half of batch n + 1 (types, row rules,
     key hashes) overlaps the run-ordered half of batch n (keys across the run, the split).
     """
+    views = not validator.passthrough
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline-prepare")
     prepared: Future[pl.DataFrame] | None = None
     try:
         for frame in frames:
             following = ahead.submit(validator.prepare, frame)
             if prepared is not None:
-                yield validator.check_prepared(prepared.result())
+                yield validator.check_prepared(prepared.result(), string_views=views)
             prepared = following
         if prepared is not None:
-            yield validator.check_prepared(prepared.result())
+            yield validator.check_prepared(prepared.result(), string_views=views)
             prepared = None
     finally:
         if prepared is not None:
@@ -293,8 +302,16 @@ class _Publisher:
         self._thread = threading.Thread(target=self._write, name="pipeline-publish", daemon=True)
         self._finished = False
 
-    def _start(self) -> None:
+    def _start(self, first: pa.RecordBatch | None = None) -> None:
         if self._thread.ident is None:
+            if first is not None:
+                # Dictionary pages only for columns with few distinct values, judged on the
+                # first batch (as the file validator does: see `dictionary_columns`).
+                chosen = dictionary_columns(pa.Table.from_batches([first]))
+                if isinstance(chosen, list):
+                    self._options["plain_columns"] = [
+                        name for name in first.schema.names if name not in chosen
+                    ]
             self._thread.start()
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
@@ -314,9 +331,9 @@ class _Publisher:
             self._error = error
 
     def put(self, batch: pa.RecordBatch) -> None:
-        self._start()
         if batch.schema != self._schema:
             batch = batch.cast(self._schema)
+        self._start(batch)
         while True:
             if not self._thread.is_alive():
                 if self._error is not None:

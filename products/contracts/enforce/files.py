@@ -153,7 +153,7 @@ class _Output:
             self._passed = _writer(
                 self.passed_path,
                 result.passed.schema,
-                _dictionary_columns(result.passed),
+                dictionary_columns(result.passed),
                 stored=_with_strings(result.passed.schema),
             )
         if self._quarantine is None:
@@ -186,7 +186,7 @@ def _write(passed: pq.ParquetWriter, quarantine: pq.ParquetWriter, result: Batch
         quarantine.write_table(result.quarantined)
 
 
-def _dictionary_columns(table: pa.Table) -> list[str] | bool:
+def dictionary_columns(table: pa.Table) -> list[str] | bool:
     """The columns worth dictionary encoding, judged on the first batch: few distinct values.
 
     pyarrow dictionary-encodes every column by default and falls back to plain pages only

@@ -176,7 +176,7 @@ class Validator:
                 for field in self.passed_schema
             ]
         )
-        self._passthrough = any(f.logical_type in PASSTHROUGH_TYPES for f in plan.fields)
+        self.passthrough = any(f.logical_type in PASSTHROUGH_TYPES for f in plan.fields)
         self.quarantine_schema = pa.schema(
             [(f.name, pa.string()) for f in plan.fields]
             + [("_errors", ERROR_TYPE), ("_row", pa.int64())]
@@ -330,7 +330,7 @@ class Validator:
         return work.with_columns(fixes) if fixes else work
 
     def _passed_table(self, typed: pl.DataFrame, string_views: bool = False) -> pa.Table:
-        if not self._passthrough:
+        if not self.passthrough:
             return _to_arrow(typed, self.passed_view_schema if string_views else self.passed_schema)
         table = typed.to_arrow()
         # Passthrough (object, array) columns keep the type they were read with.
