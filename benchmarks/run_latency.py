@@ -51,7 +51,7 @@ def main() -> None:
 
     from domains.models import Domain, Membership, Role
     from meshplatform.celery import app
-    from products import jobs, services
+    from products import provisioning, services
     from products.models import DataProduct, Status
 
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
@@ -91,7 +91,7 @@ def main() -> None:
         services.publish_contract(product=product, document=CONTRACT, actor=user)
         spec = {"inputs": [{"name": "events", "files": {"path": "*.csv"}}]}
         DataProduct.objects.filter(pk=product.pk).update(status=Status.ACTIVE, pipeline=spec)
-        jobs.provision_product(product.pk)
+        provisioning.provision_product(product.pk)
         product.refresh_from_db()
         time.sleep(3)  # the worker's start
         measure(product, user, work, args.runs)

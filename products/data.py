@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 
 from meshplatform import lake
 from meshplatform.errors import Invalid, NotFound
-from products.jobs import output_ports, quarantine_uri, table_uri
 from products.models import DataProduct
+from products.tables import output_ports, quarantine_uri, table_uri
 
 PREVIEW_MAX = 1000
 QUARANTINE_MAX = 1000

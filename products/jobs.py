@@ -1,8 +1,8 @@
-"""Worker-side work on products: provision their tables, execute runs, dispatch schedules.
+"""Worker-side work on runs: execute one, dispatch the schedules, start downstream runs.
 
-Called by the Celery tasks in `tasks.py` with ids; the state lives in the database rows
-(`DataProduct.provisioning`, `Run`), so a page or the API can show it while it happens.
-deltalake is only touched here, inside tasks, never at import in a worker's parent.
+Called by the Celery tasks in `tasks.py` with ids; a run's state lives in its `Run` row, so a
+page or the API can show it while it happens. The Delta tables are only touched through the
+runtime, inside tasks, never at import in a worker's parent.
 """
 
 from __future__ import annotations
@@ -16,107 +16,20 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from meshplatform import lake, lineage
-from meshplatform.keys import quarantine_hash_key, secrets_key
+from meshplatform import lineage
+from meshplatform.keys import secrets_key
 from meshplatform.pipeline import runtime
 from meshplatform.pipeline.errors import SourceUnavailable, StepFailed
 from meshplatform.pipeline.sources import ExtractContext
 from meshplatform.pipeline.sources.redis_stream import extract_redis_stream
-from meshplatform.pipeline.spec import PipelineSpec, Source, parse_pipeline
+from meshplatform.pipeline.spec import Source
 from meshplatform.secrets import decrypt
-from products.contracts import parse_contract
-from products.contracts.enforce import Validator, compile_contract
-from products.models import Connection, DataProduct, Port, Provisioning, Run, Status
-from products.runqueue import RunBusy, maintenance_lock, start_run
+from products.models import Connection, DataProduct, Provisioning, Run, Status
+from products.runqueue import RunBusy, start_run
+from products.tables import compiled, output_port, quarantine_uri, spec_of, table_uri
 
 logger = logging.getLogger(__name__)
 PROGRESS_SECONDS = 0.5  # at most this often a run's progress is written while it runs
-
-
-def table_uri(domain: str, product: str, port: str) -> str:
-    return f"{settings.LAKE_URI.rstrip('/')}/{domain}/{product}/{port}"
-
-
-def quarantine_uri(domain: str, product: str, port: str) -> str:
-    return f"{table_uri(domain, product, port)}.quarantine"
-
-
-def output_ports(product: DataProduct) -> list[str]:
-    names = [p.name for p in product.ports.all() if p.direction == Port.Direction.OUTPUT]
-    return names or ["default"]
-
-
-def output_port(product: DataProduct, spec: PipelineSpec | None) -> str:
-    ports = output_ports(product)
-    if spec is not None and spec.output is not None:
-        if spec.output not in ports:
-            raise StepFailed(f"The pipeline's output {spec.output!r} is not an output port.")
-        return spec.output
-    return ports[0]
-
-
-def compiled(product: DataProduct) -> Validator:
-    if product.current_contract is None:
-        raise StepFailed("The product has no contract.")
-    parsed = parse_contract(product.current_contract.document)
-    return compile_contract(parsed, hash_key=quarantine_hash_key())
-
-
-def spec_of(product: DataProduct) -> PipelineSpec | None:
-    return parse_pipeline(product.pipeline) if product.pipeline else None
-
-
-# --- Provisioning -------------------------------------------------------------------------
-
-
-def provision_product(product_id: int) -> None:
-    """Create each output port's table and its quarantine table, and the schedule.
-
-    Idempotent: tables that exist are kept (new optional columns are added), so running it
-    twice changes nothing.
-    """
-    product = (
-        DataProduct.objects.select_related("domain", "current_contract")
-        .prefetch_related("ports")
-        .get(pk=product_id)
-    )
-    if product.status != Status.ACTIVE:
-        return
-    try:
-        spec = spec_of(product)
-        validator = compiled(product)
-        partitions = spec.partition_by if spec is not None else ()
-        for port in output_ports(product):
-            uri = table_uri(product.domain.slug, product.slug, port)
-            lake.ensure_table(
-                uri, runtime.output_schema(validator, partitions), [p.column for p in partitions]
-            )
-            lake.evolve_schema(uri, runtime.output_schema(validator, partitions))
-            lake.ensure_table(
-                quarantine_uri(product.domain.slug, product.slug, port),
-                runtime.quarantine_schema(validator),
-            )
-    except (StepFailed, lake.SchemaConflict, ValueError) as error:
-        _set_provisioning(product, Provisioning.FAILED, str(error))
-        return
-    now = timezone.now()
-    DataProduct.objects.filter(pk=product.pk).update(
-        provisioning=Provisioning.READY,
-        provisioning_error="",
-        provisioned_at=now,
-        next_run_at=spec.next_fire(now) if spec is not None else None,
-    )
-
-
-def stop_schedule(product_id: int) -> None:
-    """A retired product runs no more; its tables stay until the SLA's retention ends."""
-    DataProduct.objects.filter(pk=product_id).update(
-        provisioning=Provisioning.STOPPED, next_run_at=None
-    )
-
-
-def _set_provisioning(product: DataProduct, state: str, error: str = "") -> None:
-    DataProduct.objects.filter(pk=product.pk).update(provisioning=state, provisioning_error=error)
 
 
 # --- Runs ---------------------------------------------------------------------------------
@@ -354,7 +267,7 @@ def _follow_up(run: Run) -> None:
         start_run(product=run.product, trigger=Run.Trigger.UPSTREAM, upstream=run)
 
 
-# --- Schedules and maintenance ------------------------------------------------------------
+# --- Schedules ------------------------------------------------------------------------------
 
 
 def dispatch_due_runs(now: datetime | None = None) -> int:
@@ -374,23 +287,3 @@ def dispatch_due_runs(now: datetime | None = None) -> int:
         if moved and start_run(product=product, trigger=Run.Trigger.SCHEDULE) is not None:
             started += 1
     return started
-
-
-def maintain_tables() -> int:
-    """Compact and vacuum every provisioned product's tables, each under its run lock."""
-    done = 0
-    for product in DataProduct.objects.filter(provisioning=Provisioning.READY).select_related(
-        "domain"
-    ):
-        with maintenance_lock(product) as locked:
-            if not locked:
-                continue  # a run holds the product: next time
-            for port in output_ports(product):
-                for uri in (
-                    table_uri(product.domain.slug, product.slug, port),
-                    quarantine_uri(product.domain.slug, product.slug, port),
-                ):
-                    if lake.table_exists(uri):
-                        lake.maintain(uri, retention_hours=settings.LAKE_RETENTION_HOURS)
-                        done += 1
-    return done

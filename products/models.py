@@ -121,6 +121,7 @@ class DataProduct(models.Model):
     provisioned_at = models.DateTimeField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True)  # the cron's next fire time
     maintenance_until = models.DateTimeField(null=True, blank=True)  # compaction's lease
+    stopped_at = models.DateTimeField(null=True, blank=True)  # retired: runs stopped, data kept
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

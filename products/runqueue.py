@@ -7,6 +7,7 @@ start runs here. Messages are sent by task name, so this module needs neither `t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -55,6 +56,9 @@ def start_run(
             run = Run.objects.create(
                 product=product,
                 trigger=trigger,
+                # Correlates the run's logs and lineage events; OpenTelemetry's trace id
+                # takes its place once tracing is configured.
+                trace_id=uuid.uuid4().hex,
                 triggered_by=actor if getattr(actor, "pk", None) else None,
                 upstream_run=upstream,
                 queue=queue,

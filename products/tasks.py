@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that take ids and call a job (products/jobs.py).
+"""Celery tasks: thin wrappers that take ids and call a job (jobs.py, provisioning.py).
 
 JSON arguments only. Runs are acknowledged late and rejected when their worker dies, so a
 killed worker's run is delivered again; `Run.attempts` caps that (RUN_MAX_ATTEMPTS). A source
@@ -13,17 +13,17 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from meshplatform.pipeline.errors import SourceUnavailable
-from products import jobs
+from products import jobs, provisioning
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def provision_product_task(product_id: int) -> None:
-    jobs.provision_product(product_id)
+    provisioning.provision_product(product_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def stop_schedule_task(product_id: int) -> None:
-    jobs.stop_schedule(product_id)
+    provisioning.stop_schedule(product_id)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
@@ -48,4 +48,4 @@ def dispatch_due_runs_task() -> int:
 
 @shared_task
 def maintain_tables_task() -> int:
-    return jobs.maintain_tables()
+    return provisioning.maintain_tables()

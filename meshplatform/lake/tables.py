@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -172,6 +173,17 @@ def commit(
     return Commit(version=table_version(uri), written=True)
 
 
+def drop_table(uri: str) -> bool:
+    """Delete the table, data and log (retention ended); False if there was none."""
+    if not table_exists(uri):
+        return False
+    if uri.startswith("s3://"):
+        _filesystem(uri).delete_dir(uri.removeprefix("s3://"))
+    else:
+        shutil.rmtree(uri)
+    return True
+
+
 def history(uri: str, limit: int = 50) -> list[dict[str, Any]]:
     """The newest commits first: version, time, operation, metrics and our metadata."""
     return list(_open(uri).history(limit=limit))
@@ -248,6 +260,7 @@ __all__ = [
     "SchemaConflict",
     "TableNotFoundError",
     "commit",
+    "drop_table",
     "ensure_table",
     "evolve_schema",
     "history",

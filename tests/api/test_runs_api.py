@@ -16,9 +16,9 @@ from rest_framework.test import APIClient
 
 from governance.models import AuditEvent
 from meshplatform import lake
-from products.jobs import quarantine_uri, table_uri
 from products.models import Connection, DataProduct, Provisioning, Run, Status
 from products.services import publish_contract
+from products.tables import quarantine_uri, table_uri
 from tests.api.conftest import API, error_of
 from tests.factories import ProductFactory, odcs_document
 

@@ -12,10 +12,10 @@ from meshplatform import lake
 from meshplatform.celery import app
 from meshplatform.errors import Conflict
 from products import runs
-from products.jobs import quarantine_uri, table_uri
 from products.models import Run
 from products.productcode import apply_files
 from products.runqueue import EXECUTE_RUN_TASK
+from products.tables import quarantine_uri, table_uri
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.helpers import (
     ORDERS_CONTRACT,

@@ -19,9 +19,9 @@ from django.conf import settings
 from domains.models import Domain
 from meshplatform import lake
 from products import runs
-from products.jobs import table_uri
 from products.models import Run
 from products.productcode import apply_files
+from products.tables import table_uri
 from tests.pipeline.conftest import database_url, wait_for
 from tests.pipeline.helpers import ORDERS_CONTRACT, descriptor, finished, provisioned
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from governance.models import AuditEvent
 from meshplatform import lake
-from products.jobs import table_uri
 from products.models import Connection, DataProduct, Provisioning, Run, Status
+from products.tables import table_uri
 from tests.factories import ProductFactory
 from tests.portal.helpers import login_as
 
