@@ -2,7 +2,12 @@
 
 JSON arguments only. Runs are acknowledged late and rejected when their worker dies, so a
 killed worker's run is delivered again; `Run.attempts` caps that (RUN_MAX_ATTEMPTS). A source
-that is down is retried with exponential backoff and full jitter, up to RUN_MAX_RETRIES.
+that is down is retried with exponential backoff and jitter, up to RUN_MAX_RETRIES.
+
+The jobs are imported when a task runs, not when this module is: beat and the worker's parent
+load it too, and the jobs bring polars, DuckDB and deltalake (135 MB a process). So only the
+pool children that run tasks pay for them, and deltalake is never loaded in the parent before
+it forks (which made the children panic).
 """
 
 from __future__ import annotations
@@ -13,21 +18,26 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from meshplatform.pipeline.errors import SourceUnavailable
-from products import jobs, provisioning
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def provision_product_task(product_id: int) -> None:
+    from products import provisioning  # noqa: PLC0415 (see the module docstring)
+
     provisioning.provision_product(product_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def stop_schedule_task(product_id: int) -> None:
+    from products import provisioning  # noqa: PLC0415 (see the module docstring)
+
     provisioning.stop_schedule(product_id)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def execute_run_task(self: Task, run_id: int) -> None:
+    from products import jobs  # noqa: PLC0415 (see the module docstring)
+
     try:
         jobs.execute_run(run_id)
     except SourceUnavailable as error:
@@ -43,9 +53,13 @@ def execute_run_task(self: Task, run_id: int) -> None:
 
 @shared_task
 def dispatch_due_runs_task() -> int:
+    from products import jobs  # noqa: PLC0415 (see the module docstring)
+
     return jobs.dispatch_due_runs()
 
 
 @shared_task
 def maintain_tables_task() -> int:
+    from products import provisioning  # noqa: PLC0415 (see the module docstring)
+
     return provisioning.maintain_tables()
