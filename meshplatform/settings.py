@@ -243,6 +243,8 @@ PIPELINE_FILE_ROOTS = [
 ]
 # Delta versions are kept this long before vacuum removes their files (7 days at least).
 LAKE_RETENTION_HOURS = max(int(env_str("LAKE_RETENTION_HOURS", "168")), 168)
+# s3:// prefixes file inputs may read under (comma-separated); none by default.
+PIPELINE_S3_PREFIXES = env_list("PIPELINE_S3_PREFIXES", "")
 LINEAGE_DIR = str(VAR_DIR / "lineage")  # OpenLineage events (OPENLINEAGE_* to change)
 SECRETS_KEY = env_str("SECRETS_KEY", "")
 

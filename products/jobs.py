@@ -231,6 +231,7 @@ def _context_factory(product: DataProduct, run: Run) -> Any:
         return ExtractContext(
             previous=previous,
             file_roots=settings.PIPELINE_FILE_ROOTS,
+            s3_prefixes=settings.PIPELINE_S3_PREFIXES,
             connection_url=connection_url,
             product_table=product_table,
         )

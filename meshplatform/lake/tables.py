@@ -20,6 +20,7 @@ from deltalake import (
 )
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.schema import Field
+from pyarrow import fs
 
 MIN_RETENTION_HOURS = 7 * 24  # vacuuming newer versions corrupted a table a writer was using
 HISTORY_SCAN = 1000  # commits searched for the last watermark (maintenance commits carry none)
@@ -232,13 +233,16 @@ def read(
 
 
 def _filesystem(uri: str) -> Any:
-    if not uri.startswith("s3://"):
-        return None
-    from pyarrow import fs  # noqa: PLC0415 (only object-store deployments need it)
+    return s3_filesystem() if uri.startswith("s3://") else None
 
+
+def s3_filesystem() -> fs.S3FileSystem:
+    """pyarrow's S3 file system from the standard AWS_* variables (endpoint for MinIO, moto)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     return fs.S3FileSystem(
-        endpoint_override=os.environ.get("AWS_ENDPOINT_URL") or None,
-        region=os.environ.get("AWS_REGION", "us-east-1"),
+        endpoint_override=endpoint.split("://", 1)[-1] or None,
+        scheme="http" if endpoint.startswith("http://") else "https",
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
     )
 
 
@@ -267,6 +271,7 @@ __all__ = [
     "last_commit_with",
     "maintain",
     "read",
+    "s3_filesystem",
     "table_exists",
     "table_version",
     "transaction_version",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from pyarrow import fs
 
 from domains.models import Role
 from meshplatform.celery import app
@@ -100,3 +103,47 @@ def engineer(worker: Any) -> Any:
     user = UserFactory(username="ethan")
     MembershipFactory(domain=DomainFactory(slug="sales"), user=user, role=Role.ENGINEER)
     return user
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local server speaking the S3 protocol (moto), for the lake's object-store paths."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_SECONDS
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"moto did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.1)
+    yield endpoint
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The AWS_* variables pointed at the moto server, and a fresh bucket `landing`."""
+    for name, value in {
+        "AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    bucket = f"landing-{uuid.uuid4().hex[:8]}"
+    filesystem = fs.S3FileSystem(
+        endpoint_override=s3_endpoint.removeprefix("http://"), scheme="http",
+        region="us-east-1", allow_bucket_creation=True,
+    )  # fmt: skip
+    filesystem.create_dir(bucket)
+    return SimpleNamespace(filesystem=filesystem, bucket=bucket)

@@ -245,3 +245,36 @@ def test_file_inputs_cannot_leave_their_root(tmp_path: Path) -> None:
         run(escape, parts, tmp_path, 1)
     outcome = run(spec, parts, tmp_path, 2)
     assert outcome.rows_read == 0  # the link out of the root is not followed
+
+
+def test_files_on_s3_are_read_once_under_an_allowed_prefix(tmp_path: Path, s3: Any) -> None:
+    _, parts = prepare(tmp_path)
+    for name, row in (("a.csv", "1,1,2026-01-01T00:00:00Z"), ("b.csv", "2,2,2026-01-02T00:00:00Z")):
+        with s3.filesystem.open_output_stream(f"{s3.bucket}/sales/{name}") as out:
+            out.write(f"order_id,amount,ordered_at\n{row}\n".encode())
+    spec = parse_pipeline(
+        {"inputs": [{"name": "orders", "files": {"path": f"s3://{s3.bucket}/sales/*.csv"}}]}
+    )
+    check, target = parts
+
+    def on_s3(prefixes: list[str]) -> Any:
+        def make(source: Source, previous: Any) -> ExtractContext:
+            return ExtractContext(
+                previous=previous, file_roots=[], connection_url=str,
+                product_table=lambda a, p: "", s3_prefixes=prefixes,
+            )  # fmt: skip
+
+        return make
+
+    with pytest.raises(StepFailed, match="no allowed S3 prefix"):
+        runtime.execute(spec, check, target, on_s3(["s3://elsewhere/"]), Recorder())
+    allowed = on_s3([f"s3://{s3.bucket}/sales/"])
+    first = runtime.execute(spec, check, target, allowed, Recorder())
+    assert (first.status, first.rows_read) == ("published", 2)
+    assert first.watermark["orders"]["files"] == [
+        f"s3://{s3.bucket}/sales/a.csv",
+        f"s3://{s3.bucket}/sales/b.csv",
+    ]
+    again = runtime.Target(**{**target.__dict__, "run": 2})
+    assert runtime.execute(spec, check, again, allowed, Recorder()).status == "skipped"
+    assert [r["order_id"] for r in output_rows(tmp_path)] == [1, 2]

@@ -25,6 +25,7 @@ class ExtractContext:
     connection_url: Callable[[str], str]  # a connection's URL with its secret, by name
     product_table: Callable[[str, str], str]  # (address, port) -> the output table's URI
     batch_rows: int = 262_144
+    s3_prefixes: list[str] = field(default_factory=list)  # s3:// URIs file inputs may read
 
 
 @dataclass

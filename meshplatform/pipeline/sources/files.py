@@ -1,20 +1,26 @@
-"""File inputs: CSV, JSON lines or Parquet under an allowed root; each file is read once.
+"""File inputs: CSV, JSON lines or Parquet under an allowed root or S3 prefix, each file once.
 
-The spec's path is relative to one of the allowed roots (a glob picks several files). Paths
-are resolved (symlinks too) and must stay under their root, so a spec cannot read
-`../../etc/passwd` or follow a link out. The watermark is the set of files already read.
+A local path is relative to one of the allowed roots (a glob picks several files). Paths are
+resolved (symlinks too) and must stay under their root, so a spec cannot read
+`../../etc/passwd` or follow a link out. An `s3://` URI must start with one of the allowed
+prefixes (PIPELINE_S3_PREFIXES); its glob is matched against the object keys under the part
+before the first wildcard (`*` also matches `/` there). The watermark is the set of files
+already read.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
+from pyarrow.fs import FileSelector, FileType
 
-from meshplatform.pipeline.errors import StepFailed
+from meshplatform import lake
+from meshplatform.pipeline.errors import SourceUnavailable, StepFailed
 from meshplatform.pipeline.sources import ExtractContext, Extracted
 
 MAX_FILES_PER_RUN = 10_000
@@ -22,9 +28,13 @@ MAX_FILES_PER_RUN = 10_000
 
 def extract_files(options: dict[str, Any], ctx: ExtractContext) -> Extracted:
     pattern, fmt = options["path"], options["format"]
+    if ".." in pattern.split("/"):
+        raise StepFailed(f"{pattern}: give a path relative to an allowed root, without '..'.")
+    if pattern.startswith("s3://"):
+        return _extract_s3(pattern, fmt, ctx)
     if "://" in pattern:
-        raise StepFailed(f"{pattern}: only paths under the allowed file roots are read yet.")
-    if os.path.isabs(pattern) or ".." in pattern.split("/"):
+        raise StepFailed(f"{pattern}: local paths under the allowed roots, or s3:// URIs.")
+    if os.path.isabs(pattern):
         raise StepFailed(f"{pattern}: give a path relative to an allowed root, without '..'.")
     if not ctx.file_roots:
         raise StepFailed("No file roots are allowed on this platform (PIPELINE_FILE_ROOTS).")
@@ -43,6 +53,34 @@ def extract_files(options: dict[str, Any], ctx: ExtractContext) -> Extracted:
         watermark={"files": sorted(seen | set(new))},
         lineage_name=pattern,
         lineage_namespace="file",
+        facts={"files": new},
+    )
+
+
+def _extract_s3(pattern: str, fmt: str, ctx: ExtractContext) -> Extracted:
+    if not any(pattern.startswith(prefix) for prefix in ctx.s3_prefixes if prefix):
+        raise StepFailed(f"{pattern} is under no allowed S3 prefix (PIPELINE_S3_PREFIXES).")
+    key_pattern = pattern.removeprefix("s3://")
+    wildcard = min((i for i, c in enumerate(key_pattern) if c in "*?["), default=len(key_pattern))
+    base = key_pattern[:wildcard].rsplit("/", 1)[0]
+    try:
+        listed = lake.s3_filesystem().get_file_info(
+            FileSelector(base, recursive=True, allow_not_found=True)
+        )
+    except OSError as error:
+        raise SourceUnavailable(f"Could not list {base}: {error}") from error
+    found = sorted(
+        f"s3://{info.path}"
+        for info in listed
+        if info.type == FileType.File and fnmatch.fnmatchcase(info.path, key_pattern)
+    )
+    seen = set((ctx.previous or {}).get("files", []))
+    new = [uri for uri in found if uri not in seen][:MAX_FILES_PER_RUN]
+    return Extracted(
+        batches=_read(new, fmt, ctx.batch_rows),
+        watermark={"files": sorted(seen | set(new))},
+        lineage_name=pattern,
+        lineage_namespace="s3",
         facts={"files": new},
     )
 
