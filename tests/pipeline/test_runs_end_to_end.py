@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from meshplatform import lake
 from meshplatform.celery import app
@@ -149,3 +151,38 @@ def test_one_run_at_a_time_and_a_repeated_delivery_writes_nothing(
     assert again.status == Run.Status.SUCCEEDED and again.attempts == 2
     assert lake.table_version(uri) == version
     assert lake.read(uri).num_rows == 2
+
+
+def test_two_run_now_at_the_same_moment_start_one_run(
+    engineer: Any, lake_dirs: dict[str, Path]
+) -> None:
+    apply_files(
+        files=[
+            ("orders.yaml", descriptor("orders", "orders", {
+                "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
+            })),
+            ("orders-contract.json", json.dumps(ORDERS_CONTRACT)),
+        ],
+        actor=engineer,
+    )  # fmt: skip
+    orders = provisioned("orders")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def press() -> None:
+        start.wait()
+        try:
+            runs.trigger_run(product=orders, actor=engineer)
+            outcomes.append("started")
+        except Conflict:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "started"]
+    assert Run.objects.filter(product=orders).count() == 1
