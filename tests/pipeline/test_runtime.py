@@ -266,8 +266,9 @@ def test_files_on_s3_are_read_once_under_an_allowed_prefix(tmp_path: Path, s3: A
 
         return make
 
-    with pytest.raises(StepFailed, match="no allowed S3 prefix"):
-        runtime.execute(spec, check, target, on_s3(["s3://elsewhere/"]), Recorder())
+    for refused in (["s3://elsewhere/"], [f"s3://{s3.bucket}/sal"], ["s3://"]):
+        with pytest.raises(StepFailed, match="no allowed S3 prefix"):
+            runtime.execute(spec, check, target, on_s3(refused), Recorder())
     allowed = on_s3([f"s3://{s3.bucket}/sales/"])
     first = runtime.execute(spec, check, target, allowed, Recorder())
     assert (first.status, first.rows_read) == ("published", 2)

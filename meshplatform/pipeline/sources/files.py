@@ -58,7 +58,13 @@ def extract_files(options: dict[str, Any], ctx: ExtractContext) -> Extracted:
 
 
 def _extract_s3(pattern: str, fmt: str, ctx: ExtractContext) -> Extracted:
-    if not any(pattern.startswith(prefix) for prefix in ctx.s3_prefixes if prefix):
+    # A prefix is a folder: "s3://landing/sales" must not let "s3://landing/sales-hr/" through.
+    folders = [
+        prefix.rstrip("/") + "/"
+        for prefix in ctx.s3_prefixes
+        if prefix.startswith("s3://") and prefix.removeprefix("s3://").strip("/")
+    ]
+    if not any(pattern.startswith(folder) for folder in folders):
         raise StepFailed(f"{pattern} is under no allowed S3 prefix (PIPELINE_S3_PREFIXES).")
     key_pattern = pattern.removeprefix("s3://")
     wildcard = min((i for i, c in enumerate(key_pattern) if c in "*?["), default=len(key_pattern))
