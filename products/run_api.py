@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -192,18 +192,16 @@ class Download(APIView):
             **ERRORS,
         },
     )
-    def get(self, request: Request, domain: str, product: str) -> HttpResponse:
+    def get(self, request: Request, domain: str, product: str) -> StreamingHttpResponse:
         """The whole output (at a version when asked) as a Parquet or CSV file."""
         params = request.query_params
-        body, content_type, filename = data.download(
+        file = data.download(
             visible_product(request, domain, product),
             fmt=params.get("format", ""),
             port=params.get("port"),
             version=params.get("version"),
         )
-        response = HttpResponse(body, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return data.attachment(file)
 
 
 def _node_body(request: Request, node: LineageNode) -> dict[str, Any]:

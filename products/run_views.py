@@ -8,7 +8,6 @@ PlatformError is shown on the form or as a message.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -271,16 +270,12 @@ def product_data(request: HttpRequest, domain: str, product: str) -> HttpRespons
 def data_download(request: HttpRequest, domain: str, product: str, fmt: str) -> HttpResponseBase:
     item = visible_product(request, domain, product)
     try:
-        body, content_type, filename = data.download(
-            item, fmt=fmt, version=request.GET.get("version")
-        )
+        file = data.download(item, fmt=fmt, version=request.GET.get("version"))
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except Invalid as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
-    return FileResponse(
-        io.BytesIO(body), as_attachment=True, filename=filename, content_type=content_type
-    )
+    return data.attachment(file)
 
 
 # --- Pipeline --------------------------------------------------------------------------------

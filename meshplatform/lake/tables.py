@@ -198,25 +198,22 @@ def last_commit_with(uri: str, key: str) -> dict[str, Any] | None:
     return None
 
 
-def read(
-    uri: str,
-    *,
-    version: int | None = None,
-    limit: int | None = None,
-    columns: Iterable[str] | None = None,
-) -> pa.Table:
-    """The table (at `version`: time travel), or its first `limit` rows.
+def dataset(uri: str, *, version: int | None = None) -> ds.Dataset:
+    """The table (at `version`: time travel) as a pyarrow dataset, to scan batch by batch.
 
-    Read through a pyarrow dataset of the table's files: `DeltaTable.to_pyarrow_table()`
-    aborts the process at exit after large reads (delta-rs issue 2184). Valid for our tables,
-    which use neither deletion vectors nor column mapping.
+    Read through the table's files rather than `DeltaTable.to_pyarrow_table()`, which aborts
+    the process at exit after large reads (delta-rs issue 2184). Valid for our tables, which
+    use neither deletion vectors nor column mapping.
     """
     table = _open(uri, version)
-    schema = table.schema().to_arrow()
-    target = pa.schema(schema)
+    target = pa.schema(table.schema().to_arrow())
     partitions = table.metadata().partition_columns
-    dataset = ds.dataset(
-        table.file_uris(),
+    filesystem = _filesystem(uri)
+    files = table.file_uris()
+    if filesystem is not None:
+        files = [name.split("://", 1)[-1] for name in files]
+    return ds.dataset(
+        files,
         schema=target,
         format="parquet",
         partitioning=ds.partitioning(
@@ -224,12 +221,23 @@ def read(
         )
         if partitions
         else None,
-        filesystem=_filesystem(uri),
+        filesystem=filesystem,
     )
+
+
+def read(
+    uri: str,
+    *,
+    version: int | None = None,
+    limit: int | None = None,
+    columns: Iterable[str] | None = None,
+) -> pa.Table:
+    """The table (at `version`), or its first `limit` rows."""
+    scanned = dataset(uri, version=version)
     names = list(columns) if columns is not None else None
     if limit is not None:
-        return dataset.head(limit, columns=names)
-    return dataset.to_table(columns=names)
+        return scanned.head(limit, columns=names)
+    return scanned.to_table(columns=names)
 
 
 def _filesystem(uri: str) -> Any:
@@ -264,6 +272,7 @@ __all__ = [
     "SchemaConflict",
     "TableNotFoundError",
     "commit",
+    "dataset",
     "drop_table",
     "ensure_table",
     "evolve_schema",

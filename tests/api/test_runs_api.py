@@ -298,8 +298,13 @@ def test_download_returns_the_file_at_a_version_as_an_attachment(
     assert csv.status_code == 200
     assert csv["Content-Type"] == "text/csv"
     assert csv["Content-Disposition"] == 'attachment; filename="orders-default-v1.csv"'
-    assert sorted(csv.content.decode().splitlines()[1:]) == ['"a",1', '"b",2']
-    table = pq.read_table(io.BytesIO(parquet.content))
+    assert sorted(b"".join(csv.streaming_content).decode().splitlines()[1:]) == [
+        '"a",1',
+        '"b",2',
+    ]
+    chunks = list(parquet.streaming_content)
+    assert len(chunks) > 1  # streamed batch by batch (the table has two files), not built whole
+    table = pq.read_table(io.BytesIO(b"".join(chunks)))
     assert sorted(table["order_id"].to_pylist()) == ["a", "b", "c"]
     assert parquet["Content-Disposition"] == 'attachment; filename="orders-default.parquet"'
 
