@@ -59,7 +59,7 @@ def main() -> None:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     work = Path(tempfile.mkdtemp(prefix="run-latency-"))
-    (work / "inbox").mkdir()
+    (work / "inbox" / "bench").mkdir(parents=True)  # the domain's own folder
     settings.LAKE_URI = str(work / "lake")
     settings.PIPELINE_FILE_ROOTS = [str(work / "inbox")]
     queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -109,7 +109,7 @@ def measure(product: Any, user: Any, work: Path, count: int) -> None:
 
     latencies, durations = [], []
     for i in range(count):
-        (work / "inbox" / f"{i}.csv").write_text(f"id,kind\n{i},click\n")
+        (work / "inbox" / "bench" / f"{i}.csv").write_text(f"id,kind\n{i},click\n")
         run = runs.trigger_run(product=product, actor=user)
         deadline = time.monotonic() + 60
         while True:

@@ -51,7 +51,7 @@ PRODUCTS: list[dict[str, Any]] = [
     {"domain": "sales", "id": "orders", "name": "Orders", "classification": "internal",
      "status": "active", "owner": "sam", "tags": ["orders", "time-series"],
      "purpose": "Every confirmed order from the web shop and the stores, one row per order.",
-     "pipeline": {"inputs": [{"name": "orders", "files": {"path": "sales/orders-*.csv"}}],
+     "pipeline": {"inputs": [{"name": "orders", "files": {"path": "orders-*.csv"}}],
                   "load": {"mode": "merge", "partitionBy": [{"dateOf": "ordered_at"}]},
                   "schedule": {"cron": "0 * * * *"}},
      "fields": [_field("order_id", S, **PK), _field("customer_id", S, required=True),
@@ -167,7 +167,7 @@ def write_demo_orders(rows: int = 500) -> bool:
     roots = settings.PIPELINE_FILE_ROOTS
     if not roots:
         return False
-    path = Path(roots[0]) / "sales" / "orders-2026-11-24.csv"
+    path = Path(roots[0]) / "sales" / "orders-2026-11-24.csv"  # sales' own folder
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,12 +8,14 @@ runtime, inside tasks, never at import in a worker's parent.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from meshplatform import lineage
@@ -24,12 +26,14 @@ from meshplatform.pipeline.sources import ExtractContext
 from meshplatform.pipeline.sources.redis_stream import extract_redis_stream
 from meshplatform.pipeline.spec import Source
 from meshplatform.secrets import decrypt
-from products.models import Connection, DataProduct, Provisioning, Run, Status
+from products.models import Classification, Connection, DataProduct, Provisioning, Run, Status
 from products.runqueue import RunBusy, start_run
 from products.tables import compiled, output_port, quarantine_uri, spec_of, table_uri
 
 logger = logging.getLogger(__name__)
 PROGRESS_SECONDS = 0.5  # at most this often a run's progress is written while it runs
+HEARTBEAT_SECONDS = 30.0
+STALLED_AFTER = timedelta(minutes=5)  # without a heartbeat, a running run's worker is gone
 
 
 # --- Runs ---------------------------------------------------------------------------------
@@ -64,6 +68,34 @@ class _Progress:
         return self.stages
 
 
+class _Heartbeat:
+    """Marks the run alive every HEARTBEAT_SECONDS while an attempt runs, from a thread of its
+    own (a long extract or transform reports no progress); `reap_stalled_runs` ends the runs
+    whose heartbeat stopped."""
+
+    def __init__(self, run: Run) -> None:
+        self._run_id = run.pk
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="run-heartbeat", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(HEARTBEAT_SECONDS):
+                Run.objects.filter(pk=self._run_id).update(heartbeat_at=timezone.now())
+        except Exception:  # a database hiccup: the next beat, or the reaper, tells
+            logger.warning("run %s: heartbeat failed", self._run_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+
 def _claim(run_id: int) -> Run | None:
     """Mark the run running for this attempt; None if it is finished or out of attempts."""
     with transaction.atomic():
@@ -78,10 +110,16 @@ def _claim(run_id: int) -> Run | None:
         run.attempts += 1
         if run.attempts > settings.RUN_MAX_ATTEMPTS:
             _finish(run, Run.Status.ERRORED, error=f"Gave up after {run.attempts - 1} attempts.")
-            return None
-        run.status = Run.Status.RUNNING
-        run.started_at = run.started_at or timezone.now()
-        run.save(update_fields=["attempts", "status", "started_at"])
+            capped = True
+        else:
+            capped = False
+            run.status = Run.Status.RUNNING
+            run.started_at = run.started_at or timezone.now()
+            run.heartbeat_at = timezone.now()
+            run.save(update_fields=["attempts", "status", "started_at", "heartbeat_at"])
+    if capped:
+        _follow_up(run)
+        return None
     return (
         Run.objects.select_related("product__domain", "product__current_contract")
         .prefetch_related("product__ports")
@@ -100,28 +138,30 @@ def _finish(run: Run, status: str, **fields: Any) -> None:
 
 def execute_run(run_id: int) -> Run | None:
     """One attempt at a run. Raises SourceUnavailable for the task to retry; anything else
-    ends the run (FAILED: the team's to fix; ERRORED: ours, logged)."""
+    ends the run (FAILED: the team's to fix; ERRORED: ours, logged). Every path that ends the
+    run starts the follow-up an upstream publish asked for meanwhile."""
     run = _claim(run_id)
     if run is None:
         return None
+    with _Heartbeat(run):
+        return _attempt(run)
+
+
+def _attempt(run: Run) -> Run:
     product = run.product
     progress = _Progress(run)
-    emitter = lineage.LineageEmitter(lineage.config_from_env(settings.LINEAGE_DIR))
-    run_uuid = lineage.run_uuid(product.address, run.pk)
     outputs: list[lineage.Dataset] = []
+    emitter: lineage.LineageEmitter | None = None
+    run_uuid = lineage.run_uuid(product.address, run.pk)
     try:
+        emitter = lineage.LineageEmitter(lineage.config_from_env(settings.LINEAGE_DIR))
         spec = spec_of(product)
         if spec is None:
             raise StepFailed("The product has no pipeline spec.")
         validator = compiled(product)
         port = output_port(product, spec)
-        outputs = [
-            lineage.Dataset(
-                "mesh",
-                f"{product.address}/{port}",
-                [(f.name, str(f.type)) for f in validator.passed_schema],
-            )
-        ]
+        schema = [(f.name, str(f.type)) for f in validator.passed_schema]
+        outputs = [lineage.Dataset("mesh", f"{product.address}/{port}", schema)]
         if run.attempts == 1:
             emitter.start(run_uuid, product.address, [], outputs, trace_id=run.trace_id)
         outcome = runtime.execute(
@@ -136,19 +176,23 @@ def execute_run(run_id: int) -> Run | None:
                 merge_keys=tuple(validator.plan.primary_key),
                 partition_by=spec.partition_by,
             ),
-            _context_factory(product, run),
+            _context_factory(product),
             progress,
             extractors={"redisStream": _redis_extractor(product)},
+            fallback_watermark=_last_watermark(run),
         )
+        _acknowledge(run, outcome)
+        progress.stage(Run.Stage.LINEAGE)
+        _emit(emitter, run_uuid, product.address, outputs, outcome)
+        _record(run, outcome, progress.close())
     except SourceUnavailable as error:
         progress.close()
         _finish(run, Run.Status.QUEUED, stage=Run.Stage.QUEUED, error=f"Retrying: {error}")
         raise
     except StepFailed as error:
         _finish(run, Run.Status.FAILED, error=str(error), stages=progress.close())
-        emitter.fail(run_uuid, product.address, [], outputs, error=str(error))
-        _follow_up(run)
-        return run
+        if emitter is not None:
+            emitter.fail(run_uuid, product.address, [], outputs, error=str(error))
     except Exception as error:
         logger.exception("run %s of %s errored", run.pk, product.address)
         _finish(
@@ -157,23 +201,40 @@ def execute_run(run_id: int) -> Run | None:
             error=f"The platform failed running it ({type(error).__name__}); it is logged.",
             stages=progress.close(),
         )
-        emitter.fail(run_uuid, product.address, [], outputs, error=type(error).__name__)
-        _follow_up(run)
-        return run
+        if emitter is not None:
+            emitter.fail(run_uuid, product.address, [], outputs, error=type(error).__name__)
+    else:
+        if outcome.status in ("published", "already"):
+            _trigger_downstream(run)
+    _follow_up(run)
+    return run
+
+
+def _acknowledge(run: Run, outcome: runtime.Outcome) -> None:
+    """Tell the sources their data is safe: only once it is committed (or was nothing new)."""
+    if outcome.status not in ("published", "skipped"):
+        return  # held: nothing published, the next run must read the same entries again
     for acknowledge in outcome.acknowledge:
         try:
             acknowledge()
-        except SourceUnavailable:
-            # Committed already: the entries come again and a merge on the key absorbs them.
-            logger.warning("run %s: acknowledging its stream entries failed", run.pk)
-    progress.stage(Run.Stage.LINEAGE)
+        except Exception:  # committed already: the entries come again, the next run skips them
+            logger.warning("run %s: acknowledging what it read failed", run.pk, exc_info=True)
+
+
+def _emit(
+    emitter: lineage.LineageEmitter,
+    run_uuid: str,
+    address: str,
+    outputs: list[lineage.Dataset],
+    outcome: runtime.Outcome,
+) -> None:
     inputs = [lineage.Dataset(namespace, name) for namespace, name in outcome.inputs]
     if outcome.status == "held":
-        emitter.fail(run_uuid, product.address, inputs, outputs, error="; ".join(outcome.held))
-    else:
+        emitter.fail(run_uuid, address, inputs, outputs, error="; ".join(outcome.held))
+    elif outcome.status != "already":  # a repeated delivery: the first one reported it
         emitter.complete(
             run_uuid,
-            product.address,
+            address,
             inputs,
             outputs,
             rows_written=outcome.rows_written,
@@ -181,10 +242,16 @@ def execute_run(run_id: int) -> Run | None:
             output_version=outcome.output_version,
             quality=outcome.report,
         )
-    status = Run.Status.HELD if outcome.status == "held" else Run.Status.SUCCEEDED
+
+
+def _record(run: Run, outcome: runtime.Outcome, stages: list[dict[str, Any]]) -> None:
+    if outcome.status == "already":
+        # An earlier attempt published and died before saying so: keep what it recorded.
+        _finish(run, Run.Status.SUCCEEDED, output_version=outcome.output_version, stages=stages)
+        return
     _finish(
         run,
-        status,
+        Run.Status.HELD if outcome.status == "held" else Run.Status.SUCCEEDED,
         rows_read=outcome.rows_read,
         rows_written=outcome.rows_written,
         rows_quarantined=outcome.rows_quarantined,
@@ -194,12 +261,22 @@ def execute_run(run_id: int) -> Run | None:
         quality=outcome.report,
         quarantine_sample=outcome.sample,
         error="; ".join(outcome.held),
-        stages=progress.close(),
+        stages=stages,
     )
-    if outcome.status == "published":
-        _trigger_downstream(run)
-    _follow_up(run)
-    return run
+
+
+def _last_watermark(run: Run) -> dict[str, Any]:
+    """The watermark the product's last successful run recorded: the fallback when the
+    output's history no longer reaches back to that run's commit."""
+    last = (
+        Run.objects.filter(product_id=run.product_id, status=Run.Status.SUCCEEDED)
+        .exclude(pk=run.pk)
+        .exclude(watermark={})
+        .order_by("-finished_at")
+        .values_list("watermark", flat=True)
+        .first()
+    )
+    return last or {}
 
 
 def give_up(run_id: int, error: str) -> None:
@@ -210,9 +287,33 @@ def give_up(run_id: int, error: str) -> None:
         finished_at=timezone.now(),
         error=f"Gave up: {error}",
     )
+    run = Run.objects.select_related("product__domain").get(pk=run_id)
+    _follow_up(run)
 
 
-def _context_factory(product: DataProduct, run: Run) -> Any:
+def reap_stalled_runs(now: datetime | None = None) -> int:
+    """End the runs whose worker stopped without a word (killed with its whole machine, or on
+    the embedded broker, which does not redeliver): no heartbeat for STALLED_AFTER."""
+    now = now or timezone.now()
+    stalled = Run.objects.filter(
+        status=Run.Status.RUNNING, heartbeat_at__lt=now - STALLED_AFTER
+    ).select_related("product__domain")
+    count = 0
+    for run in stalled:
+        ended = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+            status=Run.Status.ERRORED,
+            stage=Run.Stage.DONE,
+            finished_at=now,
+            error=f"The worker running it stopped (no sign of life since "
+            f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); the output is as before it.",
+        )
+        if ended:
+            count += 1
+            _follow_up(run)
+    return count
+
+
+def _context_factory(product: DataProduct) -> Any:
     connections = {c.name: c for c in Connection.objects.filter(domain=product.domain)}
 
     def connection_url(name: str) -> str:
@@ -225,13 +326,24 @@ def _context_factory(product: DataProduct, run: Run) -> Any:
         upstream = DataProduct.objects.filter(domain__slug=domain, slug=slug).first()
         if upstream is None or upstream.status not in (Status.ACTIVE, Status.DEPRECATED):
             raise StepFailed(f"The input product {address} is not active.")
+        # Checked at every run, not only when the spec was saved: a product reclassified
+        # restricted since must not flow on into another domain's (wider) product.
+        if upstream.classification == Classification.RESTRICTED and (
+            upstream.domain_id != product.domain_id
+        ):
+            raise StepFailed(f"The input product {address} is restricted to its own domain.")
         return table_uri(domain, slug, port)
+
+    # Each domain reads under its own folder of every root: sales cannot read hr's files.
+    own = product.domain.slug
+    roots = [os.path.join(root, own) for root in settings.PIPELINE_FILE_ROOTS]
+    prefixes = [f"{prefix.rstrip('/')}/{own}/" for prefix in settings.PIPELINE_S3_PREFIXES]
 
     def make(source: Source, previous: Any) -> ExtractContext:
         return ExtractContext(
             previous=previous,
-            file_roots=settings.PIPELINE_FILE_ROOTS,
-            s3_prefixes=settings.PIPELINE_S3_PREFIXES,
+            file_roots=roots,
+            s3_prefixes=prefixes,
             connection_url=connection_url,
             product_table=product_table,
         )
@@ -272,19 +384,31 @@ def _follow_up(run: Run) -> None:
 
 
 def dispatch_due_runs(now: datetime | None = None) -> int:
-    """Start the runs whose cron time has come; returns how many started."""
+    """Start the runs whose cron time has come; returns how many started.
+
+    One product's trouble (a cron that never fires again, say) is logged and skipped: it must
+    not hold up the schedules of every product after it.
+    """
     now = now or timezone.now()
     started = 0
     due = DataProduct.objects.filter(
         status=Status.ACTIVE, provisioning=Provisioning.READY, next_run_at__lte=now
     ).select_related("domain")
     for product in due:
-        spec = spec_of(product)
-        following = spec.next_fire(now) if spec is not None else None
-        # Claim this fire time: of two dispatchers, only the one that moves it starts the run.
-        moved = DataProduct.objects.filter(pk=product.pk, next_run_at=product.next_run_at).update(
-            next_run_at=following
-        )
-        if moved and start_run(product=product, trigger=Run.Trigger.SCHEDULE) is not None:
-            started += 1
+        try:
+            started += _dispatch(product, now)
+        except Exception:
+            logger.exception("dispatching %s failed", product.address)
     return started
+
+
+def _dispatch(product: DataProduct, now: datetime) -> int:
+    spec = spec_of(product)
+    following = spec.next_fire(now) if spec is not None else None
+    # Claim this fire time: of two dispatchers, only the one that moves it starts the run.
+    moved = DataProduct.objects.filter(pk=product.pk, next_run_at=product.next_run_at).update(
+        next_run_at=following
+    )
+    if moved and start_run(product=product, trigger=Run.Trigger.SCHEDULE) is not None:
+        return 1
+    return 0

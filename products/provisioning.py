@@ -6,18 +6,22 @@ Called by the Celery tasks in `tasks.py` with ids. deltalake is only touched her
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
 
 from meshplatform import lake
+from meshplatform.errors import PlatformError
 from meshplatform.pipeline import runtime
 from meshplatform.pipeline.errors import StepFailed
 from products.contracts.sla import sla_duration
 from products.models import DataProduct, Provisioning, Status
 from products.runqueue import maintenance_lock
 from products.tables import compiled, output_ports, quarantine_uri, spec_of, table_uri
+
+logger = logging.getLogger(__name__)
 
 
 def provision_product(product_id: int) -> None:
@@ -47,15 +51,22 @@ def provision_product(product_id: int) -> None:
                 quarantine_uri(product.domain.slug, product.slug, port),
                 runtime.quarantine_schema(validator),
             )
-    except (StepFailed, lake.SchemaConflict, ValueError) as error:
+        now = timezone.now()
+        next_run_at = spec.next_fire(now) if spec is not None else None
+    except (StepFailed, PlatformError, lake.SchemaConflict, ValueError) as error:
         _set_provisioning(product, Provisioning.FAILED, str(error))
         return
-    now = timezone.now()
+    except Exception as error:  # never leave it pending: its runs would wait for it
+        logger.exception("provisioning %s failed", product.address)
+        _set_provisioning(
+            product, Provisioning.FAILED, f"The platform failed ({type(error).__name__}); logged."
+        )
+        return
     DataProduct.objects.filter(pk=product.pk).update(
         provisioning=Provisioning.READY,
         provisioning_error="",
         provisioned_at=now,
-        next_run_at=spec.next_fire(now) if spec is not None else None,
+        next_run_at=next_run_at,
     )
 
 

@@ -69,7 +69,8 @@ class PipelineDetail(APIView):
     @extend_schema(responses={200: PipelineSerializer, **ERRORS})
     def get(self, request: Request, domain: str, product: str) -> Response:
         """The product's pipeline spec and the state of its provisioning."""
-        return Response(PipelineSerializer(visible_product(request, domain, product)).data)
+        item = visible_product(request, domain, product)
+        return Response(PipelineSerializer(item, context={"request": request}).data)
 
     @extend_schema(
         request=PipelineUpdateSerializer, responses={200: PipelineSerializer, **WRITE_ERRORS}
@@ -80,7 +81,7 @@ class PipelineDetail(APIView):
         changed = runs.set_pipeline(
             product=visible_product(request, domain, product), pipeline=spec, actor=request.user
         )
-        return Response(PipelineSerializer(changed).data)
+        return Response(PipelineSerializer(changed, context={"request": request}).data)
 
 
 @extend_schema(tags=["runs"], parameters=PRODUCT_PATH)

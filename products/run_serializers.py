@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from domains.permissions import can_edit_products
 from meshplatform.api import StrictSerializer
 from meshplatform.apikit import api_url
 from products.models import Connection, DataProduct, Run
@@ -17,12 +20,27 @@ ROWS = serializers.ListField(child=serializers.DictField(), help_text="Rows as J
 
 
 class PipelineSerializer(serializers.ModelSerializer):
-    pipeline = serializers.JSONField(allow_null=True, help_text="The spec; null when none yet.")
+    pipeline = serializers.SerializerMethodField(
+        help_text="The spec, shown to the domain's engineers and owners (it names sources, "
+        "queries and upstream products others may not see); null otherwise or when none yet."
+    )
+    declared = serializers.SerializerMethodField(help_text="Whether the product has a spec.")
 
     class Meta:
         model = DataProduct
-        fields = ["pipeline", "provisioning", "provisioning_error", "provisioned_at", "next_run_at"]
+        fields = [
+            "pipeline", "declared", "provisioning", "provisioning_error", "provisioned_at",
+            "next_run_at",
+        ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_pipeline(self, product: DataProduct) -> Any:
+        user = self.context["request"].user
+        return product.pipeline if can_edit_products(user, product.domain) else None
+
+    def get_declared(self, product: DataProduct) -> bool:
+        return product.pipeline is not None
 
 
 class PipelineUpdateSerializer(StrictSerializer):

@@ -7,6 +7,7 @@ start runs here. Messages are sent by task name, so this module needs neither `t
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,17 +19,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from meshplatform.celery import app
-from meshplatform.pipeline.errors import SourceUnavailable
 from products.models import DataProduct, Provisioning, Run
 
 EXECUTE_RUN_TASK = "products.tasks.execute_run_task"
 PROVISION_TASK = "products.tasks.provision_product_task"
 STOP_SCHEDULE_TASK = "products.tasks.stop_schedule_task"
 MAINTENANCE_LEASE = timedelta(hours=1)
+logger = logging.getLogger(__name__)
 
 
-class RunBusy(SourceUnavailable):
-    """The product's tables are under maintenance: the run is retried a little later."""
+class RunBusy(Exception):
+    """The product's tables are being created or maintained: the run waits and is retried,
+    for as long as the maintenance lease may last (not counted as a failing source)."""
 
 
 def queue_for(product: DataProduct) -> str:
@@ -65,12 +67,27 @@ def start_run(
             )
     except IntegrityError:
         if trigger == Run.Trigger.UPSTREAM:
-            Run.objects.active().filter(product=product).update(follow_up=True)
+            marked = Run.objects.active().filter(product=product).update(follow_up=True)
+            if not marked:  # the active run ended in between: this one can start after all
+                return start_run(product=product, trigger=trigger, actor=actor, upstream=upstream)
         return None
-    transaction.on_commit(
-        lambda: app.send_task(EXECUTE_RUN_TASK, args=[run.pk], queue=queue), robust=False
-    )
+    transaction.on_commit(lambda: _send(run, queue))
     return run
+
+
+def _send(run: Run, queue: str) -> None:
+    """Enqueue the committed run; if the broker cannot take it, end it rather than leave a
+    queued run nobody will execute (which would block the product's next runs)."""
+    try:
+        app.send_task(EXECUTE_RUN_TASK, args=[run.pk], queue=queue)
+    except Exception as error:
+        logger.exception("run %s could not be queued", run.pk)
+        Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+            status=Run.Status.ERRORED,
+            stage=Run.Stage.DONE,
+            finished_at=timezone.now(),
+            error=f"Could not queue the run: the broker did not answer ({type(error).__name__}).",
+        )
 
 
 def enqueue_provisioning(product: DataProduct) -> None:

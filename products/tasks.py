@@ -18,6 +18,10 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from meshplatform.pipeline.errors import SourceUnavailable
+from products.runqueue import MAINTENANCE_LEASE, RunBusy
+
+BUSY_SECONDS = 60
+BUSY_RETRIES = int(MAINTENANCE_LEASE.total_seconds() // BUSY_SECONDS) + 10
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -40,6 +44,12 @@ def execute_run_task(self: Task, run_id: int) -> None:
 
     try:
         jobs.execute_run(run_id)
+    except RunBusy as error:
+        # Tables being created or compacted: wait a minute at a time, past the lease's hour.
+        if self.request.retries >= BUSY_RETRIES:
+            jobs.give_up(run_id, str(error))
+            return
+        raise self.retry(exc=error, countdown=BUSY_SECONDS) from error
     except SourceUnavailable as error:
         retries = self.request.retries
         if retries >= settings.RUN_MAX_RETRIES:
@@ -55,6 +65,7 @@ def execute_run_task(self: Task, run_id: int) -> None:
 def dispatch_due_runs_task() -> int:
     from products import jobs  # noqa: PLC0415 (see the module docstring)
 
+    jobs.reap_stalled_runs()
     return jobs.dispatch_due_runs()
 
 

@@ -132,12 +132,17 @@ def execute(
     context: Callable[[Source, Any], ExtractContext],
     observer: Observer,
     extractors: dict[str, Extractor] | None = None,
+    fallback_watermark: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Run the steps; raises StepFailed (the user's to fix) or anything else (ours/transient)."""
+    """Run the steps; raises StepFailed (the user's to fix) or anything else (ours/transient).
+
+    `fallback_watermark` is used when the output's recent history holds no run commit (a
+    thousand maintenance commits since, say): the watermark the platform last recorded.
+    """
     version = already_published(target)
     if version is not None:
         return Outcome(status="already", output_version=version)
-    previous = committed_watermarks(target.output_uri)
+    previous = committed_watermarks(target.output_uri) or (fallback_watermark or {})
     observer.stage("extract")
     readers = {**EXTRACTORS, **(extractors or {})}
     extracted: dict[str, Extracted] = {}

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from croniter import croniter
+from croniter import CroniterBadDateError, CroniterError, croniter
 
 from meshplatform.errors import Invalid
 from meshplatform.slugs import SLUG
@@ -256,6 +256,11 @@ def _schedule(raw: Any, errors: _Errors) -> tuple[str | None, bool]:
         cron = None
     if cron is not None and len(cron.split()) != 5:
         errors.add("schedule.cron", "A cron expression with five fields, e.g. '*/15 * * * *'.")
+    elif cron is not None:
+        try:  # valid syntax can still never fire: "0 0 30 2 *" (30 February)
+            croniter(cron, datetime(2000, 1, 1)).get_next(datetime)
+        except (CroniterBadDateError, CroniterError):
+            errors.add("schedule.cron", "This schedule never fires (no such date).")
     for key in ("upstream", "manual"):
         if key in schedule and schedule[key] is not True:
             errors.add(f"schedule.{key}", "Only `true`.")

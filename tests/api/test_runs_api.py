@@ -77,18 +77,21 @@ def orders_table(orders: DataProduct) -> list[Run]:
 
 
 @pytest.mark.parametrize(
-    ("who", "status"), [("anonymous", 401), ("outsider", 200), ("viewer", 200)]
-)
-def test_whoever_sees_the_product_reads_its_pipeline_and_provisioning(
-    client_for: Client, orders: DataProduct, who: str, status: int
+    ("who", "status", "shown"),
+    [("anonymous", 401, False), ("outsider", 200, False), ("viewer", 200, False),
+     ("engineer", 200, True), ("owner", 200, True)],
+)  # fmt: skip
+def test_whoever_sees_the_product_sees_its_provisioning_and_only_its_team_the_spec(
+    client_for: Client, orders: DataProduct, who: str, status: int, shown: bool
 ) -> None:
+    # The spec names sources, queries and upstream products that others may not see.
     response = client_for(who).get(f"{ORDERS}/pipeline/")
 
     assert response.status_code == status
     if status == 200:
         assert response.json() | {"provisioned_at": None} == {
-            "pipeline": SPEC, "provisioning": "ready", "provisioning_error": "",
-            "provisioned_at": None, "next_run_at": None,
+            "pipeline": SPEC if shown else None, "declared": True, "provisioning": "ready",
+            "provisioning_error": "", "provisioned_at": None, "next_run_at": None,
         }  # fmt: skip
 
 

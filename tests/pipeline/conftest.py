@@ -36,6 +36,7 @@ def database_url() -> str:
 @pytest.fixture
 def lake_dirs(tmp_path: Path, settings: Any) -> dict[str, Path]:
     dirs = {name: tmp_path / name for name in ("lake", "inbox", "var")}
+    dirs["landing"] = dirs["inbox"] / "sales"  # where the domain `sales` may read files
     for path in dirs.values():
         path.mkdir()
     settings.LAKE_URI = str(dirs["lake"])

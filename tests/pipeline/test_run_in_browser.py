@@ -34,8 +34,8 @@ def test_an_engineer_runs_a_product_and_reviews_its_quarantine_and_output(
         actor=engineer,
     )  # fmt: skip
     provisioned("orders")
-    (lake_dirs["inbox"] / "orders").mkdir()
-    (lake_dirs["inbox"] / "orders" / "1.csv").write_text(
+    (lake_dirs["landing"] / "orders").mkdir()
+    (lake_dirs["landing"] / "orders" / "1.csv").write_text(
         "order_id,amount,country\n1,10,FR\n2,-5,FR\n3,7,DE\n"
     )
 

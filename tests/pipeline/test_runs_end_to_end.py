@@ -66,7 +66,7 @@ def test_a_product_is_provisioned_run_by_a_worker_and_feeds_its_downstream(
     )  # fmt: skip
     totals = provisioned("country-totals")
 
-    inbox = lake_dirs["inbox"]
+    inbox = lake_dirs["landing"]
     write_orders(inbox, "1.csv", ["1,10,FR", "2,-5,FR", "3,7,DE", "x,1,DE", "4,2,"])
     run = finished(runs.trigger_run(product=orders, actor=engineer))
 
@@ -133,7 +133,7 @@ def test_one_run_at_a_time_and_a_repeated_delivery_writes_nothing(
         actor=engineer,
     )  # fmt: skip
     orders = provisioned("orders")
-    write_orders(lake_dirs["inbox"], "1.csv", ["1,10,FR", "2,5,FR"])
+    write_orders(lake_dirs["landing"], "1.csv", ["1,10,FR", "2,5,FR"])
 
     first = runs.trigger_run(product=orders, actor=engineer)
     with pytest.raises(Conflict, match="already queued or running"):

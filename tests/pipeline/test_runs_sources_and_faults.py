@@ -140,8 +140,8 @@ def test_a_mistake_in_the_spec_fails_the_run_at_once_without_retry(
         "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
         "transform": "select no_such_column from orders",
     })  # fmt: skip
-    (lake_dirs["inbox"] / "orders").mkdir()
-    (lake_dirs["inbox"] / "orders" / "1.csv").write_text("order_id,amount,country\n1,1,FR\n")
+    (lake_dirs["landing"] / "orders").mkdir()
+    (lake_dirs["landing"] / "orders" / "1.csv").write_text("order_id,amount,country\n1,1,FR\n")
     run = finished(runs.trigger_run(product=orders, actor=engineer))
     assert (run.status, run.attempts) == (Run.Status.FAILED, 1)
     assert "no_such_column" in run.error
@@ -157,14 +157,14 @@ def test_a_worker_killed_mid_run_leaves_the_output_unchanged_and_the_run_complet
         "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
     })  # fmt: skip
     rows = 3_000_000
-    (lake_dirs["inbox"] / "orders").mkdir()
+    (lake_dirs["landing"] / "orders").mkdir()
     pl.DataFrame(
         {
             "order_id": pl.int_range(rows, eager=True),
             "amount": pl.int_range(rows, eager=True) % 100,
             "country": pl.repeat("FR", rows, eager=True),
         }
-    ).write_csv(lake_dirs["inbox"] / "orders" / "big.csv")
+    ).write_csv(lake_dirs["landing"] / "orders" / "big.csv")
     run = runs.trigger_run(product=orders, actor=engineer)
 
     def validating() -> bool:

@@ -13,6 +13,7 @@ from meshplatform.pipeline import runtime
 from meshplatform.pipeline.errors import StepFailed
 from meshplatform.pipeline.sources import ExtractContext
 from meshplatform.pipeline.spec import PipelineSpec, Source, parse_pipeline
+from products.contracts.enforce import sqlrules
 from tests.enforcement.helpers import field, validator
 
 ORDERS = (
@@ -279,3 +280,21 @@ def test_files_on_s3_are_read_once_under_an_allowed_prefix(tmp_path: Path, s3: A
     again = runtime.Target(**{**target.__dict__, "run": 2})
     assert runtime.execute(spec, check, again, allowed, Recorder()).status == "skipped"
     assert [r["order_id"] for r in output_rows(tmp_path)] == [1, 2]
+
+
+def test_a_transform_that_would_take_all_memory_fails_the_run_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sqlrules.SANDBOX, "memory_limit", "64MB")
+    hog = parse_pipeline(
+        {
+            "inputs": [{"name": "raw", "files": {"path": "in/*.csv"}}],
+            "transform": "select list(range) as order_id, 1 as amount, null as ordered_at "
+            "from range(50000000)",
+        }
+    )
+    _, parts = prepare(tmp_path)
+    write_csv(tmp_path / "in", "a.csv", ["1,1,2026-01-01T00:00:00Z"])
+    with pytest.raises(StepFailed, match="Out of Memory"):
+        run(hog, parts, tmp_path, 1)
+    assert lake.table_version(parts[1].output_uri) == 0

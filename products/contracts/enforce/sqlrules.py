@@ -10,6 +10,7 @@ interrupts a query that runs too long.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,12 +23,16 @@ if TYPE_CHECKING:
     import duckdb
 
 QUERY_SECONDS = 60.0
-SANDBOX = {
+SANDBOX: dict[str, str | int | float | list[str]] = {
     "enable_external_access": False,
     "autoload_known_extensions": False,
     "autoinstall_known_extensions": False,
     "allow_community_extensions": False,
-    "lock_configuration": True,
+    # A query that would take all the worker's memory fails with an error instead: DuckDB's
+    # default is 80 % of the machine's, and nothing may spill to disk.
+    "memory_limit": os.environ.get("DUCKDB_MEMORY_LIMIT", "2GB"),
+    "threads": int(os.environ.get("DUCKDB_THREADS", "2")),
+    "max_temp_directory_size": "0KiB",
 }
 PLACEHOLDERS = ("${object}", "{object}", "${table}", "{table}")
 
@@ -40,7 +45,10 @@ def sandbox() -> duckdb.DuckDBPyConnection:
     # Imported here: most contracts have no sql rule, and duckdb takes 45 ms to import.
     import duckdb  # noqa: PLC0415
 
-    return duckdb.connect(":memory:", config=dict(SANDBOX))
+    connection = duckdb.connect(":memory:", config=dict(SANDBOX))
+    connection.execute("SET enable_progress_bar = false")  # a session option: not in config
+    connection.execute("SET lock_configuration = true")  # from here on, no SET changes these
+    return connection
 
 
 @dataclass
