@@ -149,3 +149,16 @@ def test_a_key_that_is_not_a_stream_fails_the_step(client: redis.Redis, stream: 
     client.set(stream, "not a stream")
     with pytest.raises(StepFailed, match="WRONGTYPE"):
         extract(stream)
+
+
+def test_entries_committed_but_never_acknowledged_are_not_published_again(
+    client: redis.Redis, stream: str
+) -> None:
+    add(client, stream, {"page": "/a"}, {"page": "/b"})
+    committed = extract(stream)  # its run commits (watermark ids[-1]), then dies before XACK
+    assert len(rows(committed)) == 2
+    newer = add(client, stream, {"page": "/c"})
+    after = extract(stream, previous=committed.watermark)
+    assert [row["page"] for row in rows(after)] == ["/c"]  # /a and /b are not published twice
+    assert after.watermark == newer[-1]
+    assert client.xpending(stream, "mesh-product-7")["pending"] == 1  # only /c, until its commit

@@ -41,6 +41,12 @@ def extract_redis_stream(
     with _client(url) as client, _translated(url):
         _ensure_group(client, stream, group)
         entries = _read(client, stream, group, consumer, PENDING, limit)
+        # Pending entries at or before the committed watermark were published by a run that
+        # died before acknowledging them: acknowledge them now, never publish them twice.
+        done = [entry_id for entry_id, _ in entries if _at_or_before(entry_id, ctx.previous)]
+        for start in range(0, len(done), ACK_CHUNK):
+            client.xack(stream, group, *done[start : start + ACK_CHUNK])
+        entries = [entry for entry in entries if entry[0] not in set(done)]
         pending = len(entries)
         if pending < limit:
             entries += _read(client, stream, group, consumer, NEW, limit - pending)
@@ -63,6 +69,15 @@ def extract_redis_stream(
         acknowledge=acknowledge if ids else None,
         facts={"entries": len(ids), "redelivered": pending},
     )
+
+
+def _at_or_before(entry_id: str, watermark: Any) -> bool:
+    """Whether a stream id (`<ms>-<seq>`) is at or before the watermark id, numerically."""
+    if not isinstance(watermark, str) or "-" not in watermark:
+        return False
+    ms, _, seq = entry_id.partition("-")
+    mark_ms, _, mark_seq = watermark.partition("-")
+    return (int(ms), int(seq)) <= (int(mark_ms), int(mark_seq))
 
 
 def _ensure_group(client: redis.Redis, stream: str, group: str) -> None:
