@@ -520,3 +520,27 @@ def test_an_engineer_deletes_a_connection(client: Any, people: SimpleNamespace) 
     response = client.post("/domains/sales/connections/db/delete/")
     assert response.status_code == 302 and not Connection.objects.exists()
     assert client.post("/domains/sales/connections/db/delete/").status_code == 404
+
+
+@pytest.mark.parametrize("finished", [1, 30])
+def test_runs_tab_runs_as_many_queries_for_thirty_runs_as_for_one(
+    client: Any,
+    people: SimpleNamespace,
+    orders: DataProduct,
+    django_assert_num_queries: Any,
+    finished: int,
+) -> None:
+    now = timezone.now()
+    Run.objects.bulk_create(
+        Run(
+            product=orders, trigger=Run.Trigger.MANUAL, triggered_by=people.engineer,
+            status=Run.Status.SUCCEEDED, stage=Run.Stage.DONE, started_at=now,
+            finished_at=now, rows_read=i,
+        )
+        for i in range(finished)
+    )  # fmt: skip
+    client.force_login(people.viewer)
+    client.get(f"{ORDERS}runs/")  # warm: the session and the permission caches
+    # Session, user, product, memberships, council, runs, the active run: whatever the count.
+    with django_assert_num_queries(7):
+        assert client.get(f"{ORDERS}runs/").status_code == 200

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from governance.models import AuditEvent
+from meshplatform.celery import app
 from meshplatform.errors import Conflict, Forbidden, Invalid
 from products import jobs, runs, services
 from products.models import DataProduct, Provisioning, Run, Status
@@ -117,3 +122,40 @@ def test_an_upstream_publish_during_a_run_asks_for_a_follow_up(
     assert runs.start_run(product=active, trigger=Run.Trigger.UPSTREAM) is None
     running.refresh_from_db()
     assert running.follow_up is True
+
+
+@pytest.fixture
+def scratch_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Committed runs are sent to a queue of this test's own, deleted afterwards."""
+    queue = f"test-scratch-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(app.conf, "task_default_queue", queue)
+    yield queue
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_delete(queue)
+
+
+def test_two_dispatchers_at_the_same_fire_time_start_one_run(
+    transactional_db: None, people: SimpleNamespace, active: DataProduct, scratch_queue: str
+) -> None:
+    now = timezone.now()
+    DataProduct.objects.filter(pk=active.pk).update(
+        pipeline={**FILES, "schedule": {"cron": "*/5 * * * *"}},
+        next_run_at=now - timedelta(seconds=1),
+    )
+    start = threading.Barrier(2)
+    started: list[int] = []
+
+    def dispatch() -> None:
+        start.wait()
+        try:
+            started.append(jobs.dispatch_due_runs(now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=dispatch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(started) == [0, 1]
+    assert Run.objects.filter(product=active, trigger=Run.Trigger.SCHEDULE).count() == 1
