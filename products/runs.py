@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from domains.models import Domain
@@ -15,7 +16,7 @@ from governance import audit
 from meshplatform.errors import Conflict, Forbidden, Invalid, NotFound
 from meshplatform.keys import secrets_key
 from meshplatform.pipeline.spec import PipelineSpec, parse_pipeline
-from meshplatform.secrets import check_url, encrypt, redact_url
+from meshplatform.secrets import check_url, encrypt, points_at_database, redact_url
 from meshplatform.slugs import check_slug
 from products.contracts import parse_contract
 from products.contracts.enforce.compiler import compile_plan
@@ -113,6 +114,22 @@ def set_connection(*, domain: Domain, name: str, kind: str, url: str, actor: Any
     if kind not in Connection.Kind.values:
         raise Invalid("Unknown kind.", fields={"kind": f"One of {', '.join(Connection.Kind)}."})
     check_url(kind, url)
+    platform = settings.DATABASES["default"]
+    # The worker reads a source with the platform's network access: never its own database.
+    if (
+        kind == Connection.Kind.POSTGRES
+        and "postgresql" in platform["ENGINE"]
+        and points_at_database(
+            url,
+            host=str(platform.get("HOST") or ""),
+            port=str(platform.get("PORT") or ""),
+            name=str(platform["NAME"]),
+        )
+    ):
+        raise Invalid(
+            "A connection cannot point at the platform's own database.",
+            fields={"url": "That is the platform's database: connect to your domain's own."},
+        )
     connection, created = Connection.objects.update_or_create(
         domain=domain,
         name=name,

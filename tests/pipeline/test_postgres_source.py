@@ -241,3 +241,34 @@ def test_a_hostile_previous_watermark_is_a_literal_not_sql(source: Source) -> No
         sql.SQL("SELECT count(*) FROM {}.orders").format(sql.Identifier(source.schema))
     ).fetchone()
     assert remaining == (3,)
+
+
+ESCAPE = (
+    "SELECT 1 AS id) AS source; COMMIT; UPDATE {schema}.canary SET value = 2;"
+    " CREATE TABLE {schema}.pwn AS SELECT 42 AS id; SELECT max(x) FROM (SELECT 1 AS x"
+)
+
+
+@pytest.mark.parametrize("watermark", ["id", None])
+def test_several_statements_are_refused_before_any_runs_and_a_single_query_still_works(
+    source: Source, watermark: str | None
+) -> None:
+    schema = sql.Identifier(source.schema)
+    source.conn.execute(sql.SQL("CREATE TABLE {}.canary (value int)").format(schema))
+    source.conn.execute(sql.SQL("INSERT INTO {}.canary VALUES (1)").format(schema))
+
+    with pytest.raises(StepFailed, match="single SELECT"):
+        read(extract(ESCAPE.format(schema=source.schema), watermark=watermark))
+
+    canary = source.conn.execute(sql.SQL("SELECT value FROM {}.canary").format(schema))
+    assert canary.fetchall() == [(1,)]
+    pwn = source.conn.execute("SELECT to_regclass(%s)", (f"{source.schema}.pwn",))
+    assert pwn.fetchone() == (None,)
+    source.insert_range(1, 2)
+    single = extract(f"select id from {source.orders}", watermark=watermark)
+    assert read(single)["id"].to_list() == ["1", "2"]
+
+
+def test_every_transaction_of_the_session_defaults_to_read_only() -> None:
+    query = "select current_setting('default_transaction_read_only') as ro"
+    assert read(extract(query, watermark=None))["ro"].to_list() == ["on"]

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
+from psycopg import sql
 
 from domains.models import Domain
 from meshplatform import lake
@@ -45,17 +47,26 @@ def output(slug: str = "orders") -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def source_table(worker: Any) -> Any:
-    """A table in the test database itself, read back through a connection like any source."""
-    url = database_url()
-    table = f"src_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            f"create table {table} (order_id int, amount numeric, country text, changed_at int)"
-        )
-    yield url, table
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"drop table if exists {table}")
+def source_table(worker: Any) -> Iterator[tuple[str, str]]:
+    """A table in a database of its own on the test server, read through a connection like
+    any source: a connection to the platform's own (test) database is refused."""
+    platform = database_url()
+    database = f"mesh_source_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(platform, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    url = f"{platform.rpartition('/')[0]}/{database}"
+    table = "orders_source"
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                f"create table {table} (order_id int, amount numeric, country text, changed_at int)"
+            )
+        yield url, table
+    finally:
+        with psycopg.connect(platform, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
 
 
 def test_postgres_input_reads_only_rows_past_its_watermark(

@@ -104,3 +104,59 @@ def test_check_url_rejects_an_unknown_kind() -> None:
     with pytest.raises(Invalid) as raised:
         check_url("mysql", "mysql://db")
     assert set(raised.value.fields) == {"kind"}
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("postgresql://u:hunter2-secret@db/sales?host=/var/run/postgresql", "host"),
+        ("postgresql://u:hunter2-secret@db/sales?passfile=/root/.pgpass", "passfile"),
+        ("postgresql://u:hunter2-secret@db/sales?service=platform", "service"),
+        ("postgresql://u:hunter2-secret@db/sales?sslmode=require&sslkey=/root/key", "sslkey"),
+        ("postgresql://u:hunter2-secret@db/sales?options=-cdefault_transaction_read_only%3Doff",
+         "options"),
+        ("postgresql://u:hunter2-secret@db/sales?hostaddr=10.0.0.1", "hostaddr"),
+        ("postgresql://u:hunter2-secret@db/sales?password=hunter2-secret", "password"),
+    ],
+)  # fmt: skip
+def test_check_url_allows_only_sslmode_connect_timeout_and_application_name(
+    url: str, parameter: str
+) -> None:
+    with pytest.raises(Invalid) as raised:
+        check_url("postgres", url)
+    assert set(raised.value.fields) == {"url"}
+    assert f"'{parameter}'" in raised.value.fields["url"]
+    assert "hunter2" not in str(raised.value.as_dict())
+
+
+def test_check_url_accepts_the_allowed_parameters() -> None:
+    check_url(
+        "postgres",
+        "postgresql://u:p@db/sales?sslmode=verify-full&connect_timeout=5&application_name=mesh",
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:hunter2-secret@%2Fvar%2Frun%2Fpostgresql/sales",
+        "postgresql://u:hunter2-secret@%2fvar%2frun%2fpostgresql:5432/sales",
+        "postgresql://u:hunter2-secret@db,%2Ftmp/sales",
+        "postgresql://u:hunter2-secret@%40abstract-socket/sales",
+        # libpq takes the first "@", urlsplit the last: the host libpq sees is /tmp@db.
+        "postgresql://u:hunter2-secret@%2Ftmp@db/sales",
+        # libpq knows no fragment: this is a `host` parameter to it.
+        "postgresql://u:hunter2-secret@db/sales#?host=/tmp",
+        "postgresql://u:hunter2-secret@:5432/sales",
+        "postgresql:///sales",
+        "postgresql://u:hunter2-secret@db/sales?ssl=true&host=",
+        "redis+unix://:hunter2-secret@/var/run/redis.sock",
+        "unix://:hunter2-secret@/var/run/redis.sock?db=0",
+    ],
+)
+def test_check_url_refuses_unix_sockets_and_empty_hosts(url: str) -> None:
+    kind = "redis" if "unix" in url else "postgres"
+    with pytest.raises(Invalid) as raised:
+        check_url(kind, url)
+    assert set(raised.value.fields) == {"url"}
+    assert "hunter2" not in str(raised.value.as_dict())

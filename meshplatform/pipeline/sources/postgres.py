@@ -11,11 +11,18 @@ The first run reads everything up to `new`, and the rows whose column is NULL.
 The result is streamed with `COPY (...) TO STDOUT (FORMAT csv)` and parsed by polars a batch
 at a time, all columns text (the validator converts types); only about `ctx.batch_rows`
 rows of CSV are in memory at once. Every value is passed as a `psycopg.sql.Literal`.
+
+The query runs without parameters, so psycopg sends it with the simple protocol, which runs
+several statements in one string: `...) AS source; COMMIT; UPDATE ...` would end the READ ONLY
+transaction and write. So before `max()` and before the COPY the wrapped query is prepared,
+which PostgreSQL refuses for more than one statement; and every transaction defaults to read
+only, should a COMMIT ever slip through.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import string
 from collections.abc import Iterable, Iterator
@@ -31,6 +38,10 @@ from meshplatform.pipeline.sources import ExtractContext, Extracted
 from meshplatform.secrets import hide_secrets
 
 CONNECT_TIMEOUT = 10  # seconds
+# libpq falls back to ~/.pgpass for a missing password: the worker's own, for the platform's
+# database. A path under /dev/null can never exist, so libpq skips it without a warning.
+NO_PASSFILE = os.path.join(os.devnull, "pgpass")
+READ_ONLY_SESSION = "-c default_transaction_read_only=on"
 STATEMENT_TIMEOUT = "10min"
 _TRAILING = string.whitespace + ";"
 
@@ -48,7 +59,7 @@ def extract_postgres(options: dict[str, Any], ctx: ExtractContext) -> Extracted:
     select = _select(query, column, previous, newest)
     digest = hashlib.sha256(options["query"].encode()).hexdigest()[:12]
     return Extracted(
-        batches=_batches(url, select, ctx.batch_rows),
+        batches=_batches(url, query, select, ctx.batch_rows),
         watermark=watermark,
         lineage_name=f"{database}.query_{digest}",
         lineage_namespace=f"postgres://{host}:{port}",
@@ -73,8 +84,20 @@ def _newest(
             statement, sql.Identifier(column), sql.Literal(previous)
         )
     with conn.transaction():
+        _check_single_statement(conn, query)
         row = conn.execute(statement).fetchone()
     return None if row is None else row[0]
+
+
+def _check_single_statement(conn: psycopg.Connection[Any], query: sql.Composable) -> None:
+    """StepFailed unless the wrapped query is one statement: prepared, it cannot be several."""
+    check = sql.SQL("SELECT * FROM {} LIMIT 0").format(query)
+    try:
+        conn.execute(check, prepare=True)
+    except psycopg.errors.SyntaxError as exc:
+        if "multiple commands" not in (exc.diag.message_primary or ""):
+            raise
+        raise StepFailed("The query must be a single SELECT, not several statements.") from None
 
 
 def _select(
@@ -93,21 +116,19 @@ def _select(
     )
 
 
-def _batches(url: str, select: sql.Composable, batch_rows: int) -> Iterator[pl.DataFrame]:
+def _batches(
+    url: str, query: sql.Composable, select: sql.Composable, batch_rows: int
+) -> Iterator[pl.DataFrame]:
     """Frames of about `batch_rows` rows; one empty frame (with the columns) when none."""
     # A NULL marker no value can guess, so that NULL and '' stay apart in the CSV.
     null = f"NULL-{secrets.token_hex(12)}"
     copy = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER, NULL {})").format(
         select, sql.Literal(null)
     )
-    with (
-        _connect(url) as conn,
-        _translated(url),
-        conn.transaction(),
-        conn.cursor() as cursor,
-        cursor.copy(copy) as chunks,
-    ):
-        yield from _frames(chunks, null, batch_rows)
+    with _connect(url) as conn, _translated(url), conn.transaction():
+        _check_single_statement(conn, query)
+        with conn.cursor() as cursor, cursor.copy(copy) as chunks:
+            yield from _frames(chunks, null, batch_rows)
 
 
 def _frames(
@@ -159,7 +180,8 @@ def _parse(data: bytes, schema: pl.Schema | None, null: str) -> pl.DataFrame:
 def _connect(url: str) -> psycopg.Connection[Any]:
     """A connection whose transactions are READ ONLY, with a statement timeout.
 
-    The messages never quote the URL: libpq's own can, for a malformed one.
+    The session defaults to read-only transactions too, and never reads the worker's
+    ~/.pgpass. The messages never quote the URL: libpq's own can, for a malformed one.
     """
     try:
         conn = psycopg.connect(
@@ -167,6 +189,8 @@ def _connect(url: str) -> psycopg.Connection[Any]:
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT,
             application_name="meshplatform",
+            options=READ_ONLY_SESSION,
+            passfile=NO_PASSFILE,
         )
     except psycopg.OperationalError as exc:
         raise SourceUnavailable(f"Cannot connect to PostgreSQL: {_first_line(exc, url)}") from None
