@@ -18,7 +18,7 @@ from deltalake import (
     WriterProperties,
     write_deltalake,
 )
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError
 from deltalake.schema import Field
 from pyarrow import fs
 
@@ -264,24 +264,3 @@ def maintain(uri: str, *, retention_hours: int) -> dict[str, Any]:
         enforce_retention_duration=True,
     )
     return {"compacted": compacted, "vacuumed_files": len(removed)}
-
-
-__all__ = [
-    "Commit",
-    "CommitFailedError",
-    "SchemaConflict",
-    "TableNotFoundError",
-    "commit",
-    "dataset",
-    "drop_table",
-    "ensure_table",
-    "evolve_schema",
-    "history",
-    "last_commit_with",
-    "maintain",
-    "read",
-    "s3_filesystem",
-    "table_exists",
-    "table_version",
-    "transaction_version",
-]

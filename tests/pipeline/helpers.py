@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
 
 from products.models import DataProduct, Provisioning, Run
+from products.productcode import apply_files
 from tests.pipeline.conftest import wait_for
 
 ORDERS_CONTRACT = {
@@ -74,3 +76,15 @@ def finished(run: Run, timeout: float = 60.0) -> Run:
         return None if run.is_active else run
 
     return wait_for(done, timeout, what=f"run {run.pk} to finish")
+
+
+def orders_product(user: Any, pipeline: dict[str, Any]) -> DataProduct:
+    """sales/orders with ORDERS_CONTRACT and `pipeline`, applied as code and provisioned."""
+    apply_files(
+        files=[
+            ("orders.yaml", descriptor("orders", "orders", pipeline)),
+            ("orders-contract.json", json.dumps(ORDERS_CONTRACT)),
+        ],
+        actor=user,
+    )
+    return provisioned("orders")

@@ -3,7 +3,6 @@ and preview what was published."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from products.productcode import apply_files
-from tests.pipeline.helpers import ORDERS_CONTRACT, descriptor, provisioned
+from tests.pipeline.helpers import orders_product
 from tests.portal.test_browser import sign_in
 
 # See tests/portal/test_browser.py: Playwright's event loop shares the test thread.
@@ -24,16 +22,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_an_engineer_runs_a_product_and_reviews_its_quarantine_and_output(
     live_server: Any, page: Page, engineer: Any, lake_dirs: dict[str, Path]
 ) -> None:
-    apply_files(
-        files=[
-            ("orders.yaml", descriptor("orders", "orders", {
-                "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
-            })),
-            ("orders-contract.json", json.dumps(ORDERS_CONTRACT)),
-        ],
-        actor=engineer,
-    )  # fmt: skip
-    provisioned("orders")
+    orders_product(
+        engineer,
+        {
+            "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
+        },
+    )
     (lake_dirs["landing"] / "orders").mkdir()
     (lake_dirs["landing"] / "orders" / "1.csv").write_text(
         "order_id,amount,country\n1,10,FR\n2,-5,FR\n3,7,DE\n"

@@ -20,10 +20,10 @@ from products.runqueue import EXECUTE_RUN_TASK
 from products.tables import quarantine_uri, table_uri
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.helpers import (
-    ORDERS_CONTRACT,
     TOTALS_CONTRACT,
     descriptor,
     finished,
+    orders_product,
     provisioned,
 )
 
@@ -38,17 +38,13 @@ def write_orders(inbox: Path, name: str, rows: list[str]) -> None:
 def test_a_product_is_provisioned_run_by_a_worker_and_feeds_its_downstream(
     engineer: Any, lake_dirs: dict[str, Path]
 ) -> None:
-    apply_files(
-        files=[
-            ("orders.yaml", descriptor("orders", "orders", {
-                "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
-                "load": {"mode": "merge"},
-            })),
-            ("orders-contract.json", json.dumps(ORDERS_CONTRACT)),
-        ],
-        actor=engineer,
-    )  # fmt: skip
-    orders = provisioned("orders")
+    orders = orders_product(
+        engineer,
+        {
+            "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
+            "load": {"mode": "merge"},
+        },
+    )
     assert lake.table_exists(table_uri("sales", "orders", "default"))
     assert lake.table_exists(quarantine_uri("sales", "orders", "default"))
 
@@ -123,16 +119,12 @@ def test_a_product_is_provisioned_run_by_a_worker_and_feeds_its_downstream(
 def test_one_run_at_a_time_and_a_repeated_delivery_writes_nothing(
     engineer: Any, lake_dirs: dict[str, Path]
 ) -> None:
-    apply_files(
-        files=[
-            ("orders.yaml", descriptor("orders", "orders", {
-                "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
-            })),
-            ("orders-contract.json", json.dumps(ORDERS_CONTRACT)),
-        ],
-        actor=engineer,
-    )  # fmt: skip
-    orders = provisioned("orders")
+    orders = orders_product(
+        engineer,
+        {
+            "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
+        },
+    )
     write_orders(lake_dirs["landing"], "1.csv", ["1,10,FR", "2,5,FR"])
 
     first = runs.trigger_run(product=orders, actor=engineer)
@@ -156,16 +148,12 @@ def test_one_run_at_a_time_and_a_repeated_delivery_writes_nothing(
 def test_two_run_now_at_the_same_moment_start_one_run(
     engineer: Any, lake_dirs: dict[str, Path]
 ) -> None:
-    apply_files(
-        files=[
-            ("orders.yaml", descriptor("orders", "orders", {
-                "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
-            })),
-            ("orders-contract.json", json.dumps(ORDERS_CONTRACT)),
-        ],
-        actor=engineer,
-    )  # fmt: skip
-    orders = provisioned("orders")
+    orders = orders_product(
+        engineer,
+        {
+            "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
+        },
+    )
     start = threading.Barrier(2)
     outcomes: list[str] = []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -22,23 +21,11 @@ from domains.models import Domain
 from meshplatform import lake
 from products import runs
 from products.models import Run
-from products.productcode import apply_files
 from products.tables import table_uri
 from tests.pipeline.conftest import database_url, wait_for
-from tests.pipeline.helpers import ORDERS_CONTRACT, descriptor, finished, provisioned
+from tests.pipeline.helpers import finished, orders_product
 
 pytestmark = pytest.mark.slow
-
-
-def orders_product(user: Any, pipeline: dict[str, Any]) -> Any:
-    apply_files(
-        files=[
-            ("orders.yaml", descriptor("orders", "orders", pipeline)),
-            ("orders-contract.json", json.dumps(ORDERS_CONTRACT)),
-        ],
-        actor=user,
-    )
-    return provisioned("orders")
 
 
 def output(slug: str = "orders") -> list[tuple[Any, ...]]:
