@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesh
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
@@ -17,10 +18,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The platform alone (make run): no test, lint or benchmark tools.
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
 install: $(STAMP)
 
 # The platform on its embedded default (SQLite, filesystem broker, lake under var/), demo loaded.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py mesh demo
 	$(BIN)/python bin/run-embedded
