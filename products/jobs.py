@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from meshplatform import lineage
@@ -89,9 +89,11 @@ class _Heartbeat:
     def _beat(self) -> None:
         try:
             while not self._stop.wait(HEARTBEAT_SECONDS):
-                Run.objects.filter(pk=self._run_id).update(heartbeat_at=timezone.now())
-        except Exception:  # a database hiccup: the next beat, or the reaper, tells
-            logger.warning("run %s: heartbeat failed", self._run_id, exc_info=True)
+                try:
+                    Run.objects.filter(pk=self._run_id).update(heartbeat_at=timezone.now())
+                except (OperationalError, InterfaceError):  # a database restart: beat again
+                    logger.warning("run %s: heartbeat failed", self._run_id, exc_info=True)
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
 
@@ -185,10 +187,15 @@ def _attempt(run: Run) -> Run:
         progress.stage(Run.Stage.LINEAGE)
         _emit(emitter, run_uuid, product.address, outputs, outcome)
         _record(run, outcome, progress.close())
-    except SourceUnavailable as error:
+    except (SourceUnavailable, OperationalError, InterfaceError) as error:
+        # A source, or the platform's own database (a restart), did not answer: retried.
+        # Nothing was committed unless the commit itself went through, which the retry finds.
         progress.close()
-        _finish(run, Run.Status.QUEUED, stage=Run.Stage.QUEUED, error=f"Retrying: {error}")
-        raise
+        try:
+            _finish(run, Run.Status.QUEUED, stage=Run.Stage.QUEUED, error=f"Retrying: {error}")
+        except (OperationalError, InterfaceError):
+            connection.close()  # still down: the retry's claim takes the run as it is
+        raise SourceUnavailable(str(error)) from error
     except StepFailed as error:
         _finish(run, Run.Status.FAILED, error=str(error), stages=progress.close())
         if emitter is not None:

@@ -16,6 +16,7 @@ import random
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 
 from meshplatform.pipeline.errors import SourceUnavailable
 from products.runqueue import MAINTENANCE_LEASE, RunBusy
@@ -44,6 +45,12 @@ def execute_run_task(self: Task, run_id: int) -> None:
 
     try:
         jobs.execute_run(run_id)
+    except (OperationalError, InterfaceError) as error:
+        # The platform's database went away before the run was claimed or after it ended.
+        # Retried until it is back (nothing can be recorded meanwhile), at most every 5 minutes.
+        connection.close()
+        countdown = min(settings.RUN_RETRY_BASE_SECONDS * 2**self.request.retries, 300)
+        raise self.retry(exc=error, countdown=countdown) from error
     except RunBusy as error:
         # Tables being created or compacted: wait a minute at a time, past the lease's hour.
         if self.request.retries >= BUSY_RETRIES:

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 from psycopg import sql
 
 from domains.models import Domain
@@ -181,4 +182,39 @@ def test_a_worker_killed_mid_run_leaves_the_output_unchanged_and_the_run_complet
     assert run.attempts == 2
     uri = table_uri("sales", "orders", "default")
     assert lake.table_version(uri) == 1  # one commit: the killed attempt left nothing
+    assert lake.read(uri, columns=["order_id"]).num_rows == rows
+
+
+def test_a_platform_database_restart_mid_run_is_retried_and_the_run_completes_once(
+    engineer: Any, lake_dirs: dict[str, Path]
+) -> None:
+    orders = orders_product(engineer, {"inputs": [{"name": "orders", "files": {"path": "*.csv"}}]})
+    rows = 3_000_000
+    pl.DataFrame(
+        {
+            "order_id": pl.int_range(rows, eager=True),
+            "amount": pl.int_range(rows, eager=True) % 100,
+            "country": pl.repeat("DE", rows, eager=True),
+        }
+    ).write_csv(lake_dirs["landing"] / "big.csv")
+    run = runs.trigger_run(product=orders, actor=engineer)
+
+    def validating() -> bool:
+        run.refresh_from_db()
+        return run.stage == Run.Stage.VALIDATE
+
+    wait_for(validating, timeout=60, what="the run to reach validation")
+    # What a restart does to the worker: every connection to the database but ours is cut.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+            "where datname = current_database() and pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+
+    run = finished(run, timeout=120)
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    assert run.attempts == 2
+    uri = table_uri("sales", "orders", "default")
+    assert lake.table_version(uri) == 1  # published once
     assert lake.read(uri, columns=["order_id"]).num_rows == rows
