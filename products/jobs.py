@@ -265,6 +265,7 @@ def _record(run: Run, outcome: runtime.Outcome, stages: list[dict[str, Any]]) ->
         output_version=outcome.output_version,
         watermark=outcome.watermark,
         watermark_from=outcome.watermark_from,
+        inputs=outcome.read,
         quality=outcome.report,
         quarantine_sample=outcome.sample,
         error="; ".join(outcome.held),

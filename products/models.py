@@ -297,6 +297,7 @@ class Run(models.Model):
     output_version = models.BigIntegerField(null=True, blank=True)
     watermark_from = models.JSONField(default=dict)
     watermark = models.JSONField(default=dict)
+    inputs = models.JSONField(default=dict)  # per input, what this run read (files, version)
     stages = models.JSONField(default=list)  # [{name, started_at, finished_at, rows}]
     quality = models.JSONField(default=dict)  # the enforcement engine's RunReport
     quarantine_sample = models.JSONField(default=list)  # up to 20 rows, sensitive values hashed

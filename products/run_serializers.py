@@ -108,6 +108,9 @@ class RunDetailSerializer(RunSerializer):
     )
     watermark_from = serializers.JSONField(read_only=True)
     watermark = serializers.JSONField(read_only=True)
+    inputs = serializers.JSONField(
+        read_only=True, help_text="Per input, what this run read: files, a version, entries."
+    )
     stages = StageSerializer(many=True, read_only=True)
     quality = QualitySerializer(read_only=True)
     quarantine_sample = serializers.ListField(
@@ -119,7 +122,7 @@ class RunDetailSerializer(RunSerializer):
     class Meta(RunSerializer.Meta):
         fields = [
             *RunSerializer.Meta.fields, "upstream_run", "follow_up", "watermark_from",
-            "watermark", "stages", "quality", "quarantine_sample", "trace_id",
+            "watermark", "inputs", "stages", "quality", "quarantine_sample", "trace_id",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -40,6 +40,7 @@ def test_an_engineer_runs_a_product_and_reviews_its_quarantine_and_output(
     expect(row).to_contain_text("2")  # written
 
     row.get_by_role("link").first.click()
+    expect(page.locator(".run-inputs")).to_contain_text("orders/1.csv")  # what it read
     quarantine = page.locator("section[aria-labelledby=quarantine-title]")
     expect(quarantine).to_contain_text("-5")  # the row as read
     expect(quarantine).to_contain_text("amount:minimum")  # and the rule it broke

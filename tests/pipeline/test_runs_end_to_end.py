@@ -73,6 +73,7 @@ def test_a_product_is_provisioned_run_by_a_worker_and_feeds_its_downstream(
         "extract", "validate", "quarantine", "publish", "lineage",
     ]  # fmt: skip
     assert run.watermark == {"orders": {"files": ["orders/1.csv"]}}
+    assert run.inputs == {"orders": {"files": ["orders/1.csv"]}}
     assert run.quality["rule_counts"]["orders.amount:minimum"]["failed"] == 1
     output = lake.read(table_uri("sales", "orders", "default")).to_pylist()
     assert sorted((r["order_id"], r["amount"], r["country"]) for r in output) == [
@@ -96,6 +97,8 @@ def test_a_product_is_provisioned_run_by_a_worker_and_feeds_its_downstream(
     write_orders(inbox, "2.csv", ["3,70,DE", "5,1,NL"])
     second = finished(runs.trigger_run(product=orders, actor=engineer))
     assert (second.status, second.rows_read, second.rows_written) == ("succeeded", 2, 2)
+    assert second.inputs == {"orders": {"files": ["orders/2.csv"]}}  # only the new file
+    assert second.watermark == {"orders": {"files": ["orders/1.csv", "orders/2.csv"]}}
     output = lake.read(table_uri("sales", "orders", "default")).to_pylist()
     assert sorted((r["order_id"], r["amount"]) for r in output) == [(1, 10.0), (3, 70.0), (5, 1.0)]
     wait_for(
