@@ -77,6 +77,7 @@ class Outcome:
     sample: list[dict[str, Any]] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)  # (namespace, name)
+    read: dict[str, dict[str, Any]] = field(default_factory=dict)  # what each input read
     acknowledge: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -158,6 +159,7 @@ def execute(
         watermark=watermark,
         watermark_from=previous,
         inputs=[(item.lineage_namespace, item.lineage_name) for item in extracted.values()],
+        read={name: item.facts for name, item in extracted.items()},
         acknowledge=[item.acknowledge for item in extracted.values() if item.acknowledge],
     )
     # Nothing new anywhere (a None watermark is a source read whole every time): no commit.
