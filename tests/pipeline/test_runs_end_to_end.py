@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from meshplatform import lake
 from meshplatform.celery import app
@@ -18,6 +16,7 @@ from products.models import Run
 from products.productcode import apply_files
 from products.runqueue import EXECUTE_RUN_TASK
 from products.tables import quarantine_uri, table_uri
+from tests.concurrency import at_once
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.helpers import (
     TOTALS_CONTRACT,
@@ -157,23 +156,14 @@ def test_two_run_now_at_the_same_moment_start_one_run(
             "inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}],
         },
     )
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def press() -> None:
-        start.wait()
+    def press() -> str:
         try:
             runs.trigger_run(product=orders, actor=engineer)
-            outcomes.append("started")
         except Conflict:
-            outcomes.append("conflict")
-        finally:
-            connection.close()
+            return "conflict"
+        return "started"
 
-    threads = [threading.Thread(target=press) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(press)
     assert sorted(outcomes) == ["conflict", "started"]
     assert Run.objects.filter(product=orders).count() == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,7 +9,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from governance.models import AuditEvent
@@ -18,6 +16,7 @@ from meshplatform.celery import app
 from meshplatform.errors import Conflict, Forbidden, Invalid
 from products import jobs, runs, services
 from products.models import DataProduct, Provisioning, Run, Status
+from tests.concurrency import at_once
 from tests.factories import odcs_document
 
 FILES = {"inputs": [{"name": "orders", "files": {"path": "orders/*.csv"}}]}
@@ -142,20 +141,6 @@ def test_two_dispatchers_at_the_same_fire_time_start_one_run(
         pipeline={**FILES, "schedule": {"cron": "*/5 * * * *"}},
         next_run_at=now - timedelta(seconds=1),
     )
-    start = threading.Barrier(2)
-    started: list[int] = []
-
-    def dispatch() -> None:
-        start.wait()
-        try:
-            started.append(jobs.dispatch_due_runs(now))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=dispatch) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    started = at_once(lambda: jobs.dispatch_due_runs(now))
     assert sorted(started) == [0, 1]
     assert Run.objects.filter(product=active, trigger=Run.Trigger.SCHEDULE).count() == 1
