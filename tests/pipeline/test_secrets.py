@@ -8,6 +8,7 @@ from meshplatform.secrets import (
     decrypt,
     encrypt,
     hide_secrets,
+    points_at_database,
     redact_url,
 )
 
@@ -160,3 +161,23 @@ def test_check_url_refuses_unix_sockets_and_empty_hosts(url: str) -> None:
         check_url(kind, url)
     assert set(raised.value.fields) == {"url"}
     assert "hunter2" not in str(raised.value.as_dict())
+
+
+@pytest.mark.parametrize(
+    ("url", "same"),
+    [
+        ("postgresql://u:p@localhost:5432/mesh", True),
+        ("postgresql://u:p@127.0.0.1/mesh", True),  # the default port
+        ("postgresql://u:p@[::1]:5432/mesh", True),
+        ("postgresql://u:p@db.elsewhere,127.0.0.1:5432/mesh", True),  # one of a host list
+        ("postgresql://u:p@127.0.0.1:5432/", False),  # no name: libpq takes the user's, u
+        ("postgresql://mesh:p@127.0.0.1:5432/", True),  # ... which is the database's
+        ("postgresql://u:p@127.0.0.1:5433/mesh", False),
+        ("postgresql://u:p@127.0.0.1:5432/other", False),
+        ("postgresql://u:p@db.internal:5432/mesh", False),
+    ],
+)
+def test_points_at_database_sees_the_same_server_under_its_other_names(
+    url: str, same: bool
+) -> None:
+    assert points_at_database(url, host="localhost", port="", name="mesh") is same
