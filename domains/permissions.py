@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domains.models import GOVERNANCE_GROUP, Domain, Membership, Role
+from meshplatform.errors import Forbidden
 
 
 def is_admin(user: Any) -> bool:
@@ -46,6 +47,12 @@ def can_manage_domain(user: Any, domain: Domain) -> bool:
 
 def can_edit_products(user: Any, domain: Domain) -> bool:
     return is_admin(user) or role_in(user, domain) in {Role.OWNER, Role.ENGINEER}
+
+
+def require_product_editor(actor: Any, domain: Domain, doing: str = "change its products") -> None:
+    """Forbidden unless `actor` may change the domain's products (`can_edit_products`)."""
+    if not can_edit_products(actor, domain):
+        raise Forbidden(f"Only engineers and owners of '{domain.slug}' {doing}.")
 
 
 def can_see_connections(user: Any, domain: Domain) -> bool:

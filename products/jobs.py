@@ -373,9 +373,11 @@ def _redis_extractor(product: DataProduct) -> Any:
 def _trigger_downstream(run: Run) -> None:
     """Start the runs of the active products that run when this one publishes."""
     address = run.product.address
-    candidates = DataProduct.objects.filter(
-        status=Status.ACTIVE, provisioning=Provisioning.READY, pipeline__isnull=False
-    ).select_related("domain")
+    candidates = (
+        DataProduct.objects.may_read(address)
+        .filter(status=Status.ACTIVE, provisioning=Provisioning.READY)
+        .select_related("domain")
+    )
     for product in candidates:
         spec = spec_of(product)
         if spec is not None and spec.upstream and address in spec.upstream_products:

@@ -126,10 +126,10 @@ def product_lineage(product: DataProduct, user: Any) -> Lineage:
         domain_slug, slug = address.split("/")
         wanted |= Q(domain__slug=domain_slug, slug=slug)
     # The quoted address narrows the readers cheaply; parsing each spec below decides.
-    may_read = Q(pipeline__icontains=f'"{product.address}"') & ~Q(status=Status.RETIRED)
+    seen_by_user = DataProduct.objects.visible_to(user)
+    readers = seen_by_user.may_read(product.address).exclude(status=Status.RETIRED)
     candidates = list(
-        DataProduct.objects.visible_to(user)
-        .filter(wanted | may_read)
+        (seen_by_user.filter(wanted) | readers)
         .exclude(pk=product.pk)
         .select_related("domain")
         .order_by("domain__slug", "slug")

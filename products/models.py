@@ -81,6 +81,11 @@ class DataProductQuerySet(models.QuerySet["DataProduct"]):
         and API alike: hidden and missing look the same, so nothing leaks."""
         return self.visible_to(user).for_listing().filter(domain__slug=domain, slug=product)
 
+    def may_read(self, address: str) -> DataProductQuerySet:
+        """Products whose pipeline mentions `address`: a cheap narrowing by the quoted text;
+        parsing each candidate's spec decides whether it really reads that product."""
+        return self.filter(pipeline__icontains=f'"{address}"')
+
     def for_listing(self) -> DataProductQuerySet:
         # Lists never show a contract's text, which can be a megabyte per product.
         return (

@@ -11,9 +11,9 @@ from django.conf import settings
 from django.db import transaction
 
 from domains.models import Domain
-from domains.permissions import can_edit_products
+from domains.permissions import require_product_editor
 from governance import audit
-from meshplatform.errors import Conflict, Forbidden, Invalid, NotFound
+from meshplatform.errors import Conflict, Invalid, NotFound
 from meshplatform.keys import secrets_key
 from meshplatform.pipeline.spec import PipelineSpec, parse_pipeline
 from meshplatform.secrets import check_url, encrypt, points_at_database, redact_url
@@ -22,11 +22,6 @@ from products.contracts import parse_contract
 from products.contracts.enforce.compiler import compile_plan
 from products.models import Connection, DataProduct, Provisioning, Run, Status
 from products.runqueue import enqueue_provisioning, start_run
-
-
-def _require_editor(actor: Any, domain: Domain) -> None:
-    if not can_edit_products(actor, domain):
-        raise Forbidden(f"Only engineers and owners of '{domain.slug}' run its products.")
 
 
 def check_pipeline(product: DataProduct, raw: Any, actor: Any) -> PipelineSpec:
@@ -60,7 +55,7 @@ def check_pipeline(product: DataProduct, raw: Any, actor: Any) -> PipelineSpec:
 @transaction.atomic
 def set_pipeline(*, product: DataProduct, pipeline: Any, actor: Any) -> DataProduct:
     """Replace the product's pipeline spec (None removes it); re-provisions an active one."""
-    _require_editor(actor, product.domain)
+    require_product_editor(actor, product.domain, "run its products")
     locked = DataProduct.objects.select_for_update().get(pk=product.pk)
     if locked.status == Status.RETIRED:
         raise Conflict("A retired product's pipeline cannot change.")
@@ -83,7 +78,7 @@ def set_pipeline(*, product: DataProduct, pipeline: Any, actor: Any) -> DataProd
 @transaction.atomic
 def trigger_run(*, product: DataProduct, actor: Any) -> Run:
     """Run now: a queued run, or 409 when one is already queued or running."""
-    _require_editor(actor, product.domain)
+    require_product_editor(actor, product.domain, "run its products")
     if product.status not in (Status.ACTIVE, Status.DEPRECATED):
         raise Conflict(f"A {product.status} product does not run; activate it first.")
     if not product.pipeline:
@@ -109,7 +104,7 @@ def trigger_run(*, product: DataProduct, actor: Any) -> Run:
 @transaction.atomic
 def set_connection(*, domain: Domain, name: str, kind: str, url: str, actor: Any) -> Connection:
     """Create or replace a named connection; its URL is stored encrypted, never shown back."""
-    _require_editor(actor, domain)
+    require_product_editor(actor, domain, "run its products")
     check_slug(name, "name")
     if kind not in Connection.Kind.values:
         raise Invalid("Unknown kind.", fields={"kind": f"One of {', '.join(Connection.Kind)}."})
@@ -150,7 +145,7 @@ def set_connection(*, domain: Domain, name: str, kind: str, url: str, actor: Any
 
 @transaction.atomic
 def delete_connection(*, domain: Domain, name: str, actor: Any) -> None:
-    _require_editor(actor, domain)
+    require_product_editor(actor, domain, "run its products")
     connection = Connection.objects.filter(domain=domain, name=name).first()
     if connection is None:
         raise NotFound(f"No connection {name!r} in {domain.slug}.")

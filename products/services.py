@@ -13,9 +13,9 @@ from typing import Any
 from django.db import transaction
 
 from domains.models import Domain, Role
-from domains.permissions import can_edit_products, role_in
+from domains.permissions import require_product_editor, role_in
 from governance import audit
-from meshplatform.errors import Conflict, Forbidden, Invalid
+from meshplatform.errors import Conflict, Invalid
 from meshplatform.slugs import check_slug
 from products.contracts import check_version_bump, diff_contracts, parse_contract
 from products.models import Classification, ContractVersion, DataProduct, Port, Status, Tag
@@ -34,11 +34,6 @@ def product_snapshot(product: DataProduct) -> dict[str, Any]:
         "owner": product.owner.username if product.owner else None,
         "tags": sorted(tag.name for tag in product.tags.all()),
     }
-
-
-def _require_editor(actor: Any, domain: Domain) -> None:
-    if not can_edit_products(actor, domain):
-        raise Forbidden(f"Only engineers and owners of '{domain.slug}' change its products.")
 
 
 def _check_classification(value: str) -> None:
@@ -81,7 +76,7 @@ def register_product(
     owner: Any = None,
 ) -> DataProduct:
     """Register a draft product in a domain; it goes active once it has a contract."""
-    _require_editor(actor, domain)
+    require_product_editor(actor, domain)
     check_slug(slug)
     _check_classification(classification)
     if owner is not None:
@@ -110,7 +105,7 @@ def register_product(
 @transaction.atomic
 def update_product(*, product: DataProduct, actor: Any, **changes: Any) -> DataProduct:
     """Change a product's descriptive fields; the status has its own service."""
-    _require_editor(actor, product.domain)
+    require_product_editor(actor, product.domain)
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise Invalid(
@@ -170,7 +165,7 @@ def _lock_unretired(product: DataProduct) -> None:
 @transaction.atomic
 def change_status(*, product: DataProduct, status: str, actor: Any) -> DataProduct:
     """Move along draft → active → deprecated → retired; only legal steps."""
-    _require_editor(actor, product.domain)
+    require_product_editor(actor, product.domain)
     if status not in Status.values:
         raise Invalid(
             f"Unknown status '{status}'.", fields={"status": f"One of {', '.join(Status.values)}."}
@@ -211,7 +206,7 @@ def _allowed(product: DataProduct) -> set[str]:
 @transaction.atomic
 def publish_contract(*, product: DataProduct, document: str, actor: Any) -> ContractVersion:
     """Publish a new contract version; a breaking change needs a major version bump."""
-    _require_editor(actor, product.domain)
+    require_product_editor(actor, product.domain)
     # Lock the product row so two publishers cannot both become "the next version".
     _lock_unretired(product)
     product.refresh_from_db(fields=["current_contract"])
@@ -278,7 +273,7 @@ def set_ports(
     *, product: DataProduct, ports: Iterable[tuple[str, str, str, str]], actor: Any
 ) -> DataProduct:
     """Replace the product's ports with (direction, name, contract_id, description) rows."""
-    _require_editor(actor, product.domain)
+    require_product_editor(actor, product.domain)
     _lock_unretired(product)
     wanted = sorted(ports)
     before = port_rows(product)

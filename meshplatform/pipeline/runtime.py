@@ -218,7 +218,8 @@ def _check_and_publish(
                 output.put(batch)
             if result.quarantined.num_rows:
                 rows = result.quarantined.append_column(
-                    "_run", pa.array([target.run] * result.quarantined.num_rows, pa.int64())
+                    "_run",
+                    pa.repeat(pa.scalar(target.run, pa.int64()), result.quarantined.num_rows),
                 )
                 outcome.rows_quarantined += rows.num_rows
                 if len(outcome.sample) < SAMPLE_ROWS:
