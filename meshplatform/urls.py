@@ -10,6 +10,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/logout/", RevokeTokenView.as_view(), name="api-logout"),
     path("", include("domains.api_urls")),
     path("", include("products.api_urls")),
+    path("", include("governance.api_urls")),
+    path("", include("governance.audit_api_urls")),
 ]
 
 urlpatterns = [

@@ -19,6 +19,7 @@ from meshplatform.errors import Conflict, Invalid
 from meshplatform.slugs import check_slug
 from products.contracts import check_version_bump, diff_contracts, parse_contract
 from products.models import Classification, ContractVersion, DataProduct, Port, Status, Tag
+from products.notify import notify_breaking_change
 from products.runqueue import enqueue_provisioning, enqueue_stop_schedule
 
 EDITABLE_FIELDS = {"title", "description", "classification", "tags", "owner"}
@@ -250,6 +251,8 @@ def publish_contract(*, product: DataProduct, document: str, actor: Any) -> Cont
         after={"version": version.version, "sha256": version.sha256,
                "breaking": [c.as_dict() for c in changes if c.breaking]},
     )  # fmt: skip
+    if any(change.breaking for change in changes):
+        notify_breaking_change(version=version, actor=actor)
     if product.status == Status.ACTIVE:
         enqueue_provisioning(product)  # the tables follow the contract (new optional fields)
     return version
