@@ -173,7 +173,7 @@ def _diff_field(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     if bool(old.get("unique")) != bool(new.get("unique")):
         now = "unique" if new.get("unique") else "no longer unique"
         attribute("unique", "unique_changed", bool(new.get("unique")), f"{path} is now {now}.")
-    for name in ("description", "classification", "pii", "tags"):
+    for name in ("description", "classification", "pii", "tags", "masking"):
         if old.get(name) != new.get(name):
             attribute(name, f"{name}_changed", False, f"{name.capitalize()} of {path} changed.")
     changes.extend(_diff_options(path, old.get("options") or {}, new.get("options") or {}))

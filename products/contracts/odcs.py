@@ -52,6 +52,7 @@ OPERATORS = (
     "mustNotBeBetween",
 )
 TRUTHY_STRINGS = frozenset({"true", "yes", "y", "1"})
+MASKINGS = frozenset({"hash", "redact"})  # customProperties `masking` of a property
 
 
 class ContractInvalid(Invalid):
@@ -159,6 +160,13 @@ def _check_logical_types(properties: Any, path: str, errors: dict[str, str]) -> 
                 f"{here}.logicalType",
                 f"Must be one of {', '.join(sorted(LOGICAL_TYPES))}.",
             )
+        for n, custom in enumerate(_as_list(prop.get("customProperties"))):
+            if (
+                isinstance(custom, dict)
+                and custom.get("property") == "masking"
+                and _masking(custom.get("value")) is None
+            ):
+                errors.setdefault(f"{here}.customProperties[{n}].value", "Must be hash or redact.")
         _check_logical_types(prop.get("properties"), here, errors)
         items = prop.get("items")
         if isinstance(items, dict):
@@ -308,6 +316,8 @@ def _normalize_field(object_name: str, name: str, prop: SchemaProperty) -> dict[
         ),
         "description": prop.description,
         "tags": tags,
+        # How a sensitive value is hidden from a reader without clearance: hash or redact.
+        "masking": _masking(custom.get("masking")),
         "options": options,
         "quality": _normalize_rules(prop.quality),
     }
@@ -315,6 +325,11 @@ def _normalize_field(object_name: str, name: str, prop: SchemaProperty) -> dict[
 
 def _custom_properties(items: list[CustomProperty] | None) -> dict[str, Any]:
     return {item.property: item.value for item in items or [] if item.property}
+
+
+def _masking(value: Any) -> str | None:
+    text = str(value).strip().lower() if value is not None else ""
+    return text if text in MASKINGS else None
 
 
 def _truthy(value: Any) -> bool:
