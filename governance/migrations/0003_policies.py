@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("domains", "0001_initial"),
         ("governance", "0002_append_only"),
-        ("products", "0007_access_grants_notifications"),
+        ("products", "0006_run_inputs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
