@@ -247,6 +247,9 @@ LAKE_RETENTION_HOURS = max(int(env_str("LAKE_RETENTION_HOURS", "168")), 168)
 PIPELINE_S3_PREFIXES = env_list("PIPELINE_S3_PREFIXES", "")
 LINEAGE_DIR = str(VAR_DIR / "lineage")  # OpenLineage events (OPENLINEAGE_* to change)
 SECRETS_KEY = env_str("SECRETS_KEY", "")
+# Breaking contract versions are also posted here (JSON, signed with the secret; optional).
+NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL", "")
+NOTIFY_WEBHOOK_SECRET = env_str("NOTIFY_WEBHOOK_SECRET", "")
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from products import api, run_api
+from products import access_api, api, run_api
 
 product = "products/<slug:domain>/<slug:product>/"
 product_re = r"^products/(?P<domain>[-a-zA-Z0-9_]+)/(?P<product>[-a-zA-Z0-9_]+)/"
@@ -28,6 +28,29 @@ urlpatterns = [
     path(f"{product}preview/", run_api.Preview.as_view(), name="api-product-preview"),
     path(f"{product}download/", run_api.Download.as_view(), name="api-product-download"),
     path(f"{product}lineage/", run_api.Lineage.as_view(), name="api-product-lineage"),
+    path(
+        f"{product}access-requests/",
+        access_api.AccessRequestList.as_view(),
+        name="api-access-request-list",
+    ),
+    path(
+        f"{product}access-requests/<int:pk>/",
+        access_api.AccessRequestDetail.as_view(),
+        name="api-access-request-detail",
+    ),
+    path(f"{product}grants/", access_api.GrantList.as_view(), name="api-grant-list"),
+    path(
+        f"{product}grants/<int:pk>/renew/", access_api.GrantRenew.as_view(), name="api-grant-renew"
+    ),
+    path(
+        f"{product}grants/<int:pk>/revoke/",
+        access_api.GrantRevoke.as_view(),
+        name="api-grant-revoke",
+    ),
+    path("notifications/", access_api.NotificationList.as_view(), name="api-notification-list"),
+    path(
+        "notifications/read/", access_api.NotificationsRead.as_view(), name="api-notifications-read"
+    ),
     # A domain's connections live with the pipelines that use them (products.runs).
     path(
         "domains/<slug:domain>/connections/",

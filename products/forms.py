@@ -131,3 +131,51 @@ class DiffForm(forms.Form):
         choices = [(version, version) for version in versions]
         self.fields["from"] = forms.ChoiceField(choices=choices, label="From version")
         self.fields["to"] = forms.ChoiceField(choices=choices, label="To version")
+
+
+class AccessRequestForm(ServiceForm):
+    """Ask to read an output port; the service checks the port, purpose and end date."""
+
+    port = forms.ChoiceField(label="Output port")
+    purpose = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What you need the data for; the product's owners read this to decide.",
+    )
+    requested_until = forms.DateTimeField(
+        label="Until (optional)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="When you will no longer need it.",
+    )
+
+    def __init__(self, *args: Any, ports: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = list(ports)
+        cast(forms.ChoiceField, self.fields["port"]).choices = [(name, name) for name in names]
+        if len(names) == 1:
+            self.initial.setdefault("port", names[0])
+
+
+class AccessDecisionForm(ServiceForm):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Deny")])
+    clearance = forms.ChoiceField(
+        choices=Classification.choices,
+        required=False,
+        help_text="Fields classified above it are masked for this consumer.",
+    )
+    expires_at = forms.DateTimeField(
+        label="Until",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    note = forms.CharField(max_length=500, required=False)
+
+
+class GrantRenewForm(ServiceForm):
+    expires_at = forms.DateTimeField(
+        label="New end",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Empty: no end.",
+    )

@@ -19,6 +19,15 @@ class Classification(models.TextChoices):
     RESTRICTED = "restricted", "Restricted"  # declared in rising order of sensitivity
 
 
+def classification_rank(value: str) -> int:
+    """0 for public up to 3 for restricted, in the order the choices are declared."""
+    return Classification.values.index(value)
+
+
+# Auto-grant hands out access unasked, so only for products anyone could be cleared for.
+AUTO_GRANT_CLASSIFICATIONS = (Classification.PUBLIC, Classification.INTERNAL)
+
+
 class Status(models.TextChoices):
     DRAFT = "draft", "Draft"
     ACTIVE = "active", "Active"
@@ -127,6 +136,8 @@ class DataProduct(models.Model):
     next_run_at = models.DateTimeField(null=True, blank=True)  # the cron's next fire time
     maintenance_until = models.DateTimeField(null=True, blank=True)  # compaction's lease
     stopped_at = models.DateTimeField(null=True, blank=True)  # retired: runs stopped, data kept
+    # Access requests are granted at once (public and internal products only: products.access).
+    auto_grant = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -340,3 +351,125 @@ class Run(models.Model):
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class AccessRequest(models.Model):
+    """A consumer asking to read one output port of a product, for a stated purpose."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        CANCELLED = "cancelled", "Cancelled"
+
+    product = models.ForeignKey(
+        DataProduct, on_delete=models.CASCADE, related_name="access_requests"
+    )
+    port = models.SlugField(max_length=63)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_requests"
+    )
+    purpose = models.CharField(max_length=500)
+    requested_until = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One open request per consumer and port: asking twice adds nothing to decide.
+            models.UniqueConstraint(
+                fields=["product", "port", "requester"],
+                condition=Q(status="requested"),
+                name="one_open_access_request",
+            )
+        ]
+        indexes = [models.Index(fields=["product", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}:{self.port} for {self.requester_id}"
+
+
+class GrantQuerySet(models.QuerySet["Grant"]):
+    def active(self, now: Any) -> GrantQuerySet:
+        """Grants in force at `now`: not revoked, not expired (an expiry needs no job)."""
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+
+
+class Grant(models.Model):
+    """A consumer's right to read one output port; fields classified above `clearance` are
+    masked when they read. Revoked or expired grants stay as history."""
+
+    product = models.ForeignKey(DataProduct, on_delete=models.CASCADE, related_name="grants")
+    port = models.SlugField(max_length=63)
+    consumer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants"
+    )
+    clearance = models.CharField(max_length=16, choices=Classification.choices)
+    granted_by = models.ForeignKey(  # null: granted automatically
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    automatic = models.BooleanField(default=False)
+    request = models.ForeignKey(
+        AccessRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="grants"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = GrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One grant in force per consumer and port; an expired one is replaced by the
+            # services (products.access), which lock the product row while they do.
+            models.UniqueConstraint(
+                fields=["product", "port", "consumer"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_unrevoked_grant",
+            )
+        ]
+        indexes = [models.Index(fields=["consumer", "product"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}:{self.port} to {self.consumer_id}"
+
+    def is_active(self, now: Any) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """A message in a person's portal inbox (a breaking contract version, for now)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    text = models.CharField(max_length=500)
+    link = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.text[:50]}"

@@ -1,8 +1,10 @@
 """REST API for pipelines, runs, a product's data, its lineage, and a domain's connections.
 
 Views authenticate; the services in `products.runs` authorise writes. Reads follow the
-product's visibility (404 when hidden); a domain's connections only its engineers, owners
-and admins see (`can_see_connections`).
+product's visibility (404 when hidden); its data (preview, download, quarantined rows) also
+needs the domain's membership or a grant (`products.data`: 403 `access_required` otherwise),
+masked by the grant's clearance; a domain's connections only its engineers, owners and admins
+see (`can_see_connections`).
 """
 
 from __future__ import annotations
@@ -124,10 +126,12 @@ class RunQuarantine(APIView):
         responses={200: QuarantineSerializer, **ERRORS},
     )
     def get(self, request: Request, domain: str, product: str, run: int) -> Response:
-        """The rows this run quarantined (sensitive values hashed), its last ones first kept."""
+        """The rows this run quarantined (sensitive values hashed, and masked by your grant),
+        its last ones first kept."""
         found = _product_run(request, domain, product, run)
         rows = data.quarantine(
             found.product,
+            reader=request.user,
             port=request.query_params.get("port"),
             run=found.pk,
             limit=request.query_params.get("limit", 100),
@@ -152,10 +156,12 @@ class Preview(APIView):
         responses={200: PreviewSerializer, **ERRORS},
     )
     def get(self, request: Request, domain: str, product: str) -> Response:
-        """The first rows of the output, at a version when asked (time travel)."""
+        """The first rows of the output, at a version when asked (time travel), masked by your
+        grant's clearance (`masked` says which columns, and how)."""
         params = request.query_params
         body = data.preview(
             visible_product(request, domain, product),
+            reader=request.user,
             port=params.get("port"),
             version=params.get("version"),
             limit=params.get("limit", 50),
@@ -194,10 +200,12 @@ class Download(APIView):
         },
     )
     def get(self, request: Request, domain: str, product: str) -> StreamingHttpResponse:
-        """The whole output (at a version when asked) as a Parquet or CSV file."""
+        """The whole output (at a version when asked) as a Parquet or CSV file, masked by your
+        grant's clearance."""
         params = request.query_params
         file = data.download(
             visible_product(request, domain, product),
+            reader=request.user,
             fmt=params.get("format", ""),
             port=params.get("port"),
             version=params.get("version"),

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from domains.permissions import can_edit_products
 from meshplatform.api import StrictSerializer
 from meshplatform.apikit import api_url
+from products.data import quarantine_sample
 from products.models import Connection, DataProduct, Run
 
 ROWS = serializers.ListField(child=serializers.DictField(), help_text="Rows as JSON objects.")
@@ -113,10 +114,9 @@ class RunDetailSerializer(RunSerializer):
     )
     stages = StageSerializer(many=True, read_only=True)
     quality = QualitySerializer(read_only=True)
-    quarantine_sample = serializers.ListField(
-        child=serializers.DictField(),
-        read_only=True,
-        help_text="Up to 20 quarantined rows, sensitive values hashed.",
+    quarantine_sample = serializers.SerializerMethodField(
+        help_text="Up to 20 quarantined rows, sensitive values hashed and the rest masked by "
+        "your grant; null when you may not read the product's data."
     )
 
     class Meta(RunSerializer.Meta):
@@ -125,6 +125,10 @@ class RunDetailSerializer(RunSerializer):
             "watermark", "inputs", "stages", "quality", "quarantine_sample", "trace_id",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField(), allow_null=True))
+    def get_quarantine_sample(self, run: Run) -> list[dict[str, Any]] | None:
+        return quarantine_sample(run, reader=self.context["request"].user)
 
 
 class QuarantineSerializer(serializers.Serializer):
@@ -152,7 +156,11 @@ class ColumnSerializer(serializers.Serializer):
 class PreviewSerializer(serializers.Serializer):
     port = serializers.CharField()
     version = serializers.IntegerField()
-    columns = ColumnSerializer(many=True)
+    columns = ColumnSerializer(many=True, help_text="As stored (a hashed column reads as text).")
+    masked = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Column -> hash or redact: the columns your grant's clearance does not cover.",
+    )
     rows = ROWS
 
 

@@ -226,8 +226,9 @@ def run_detail(request: HttpRequest, domain: str, product: str, run: int) -> Htt
         "stages": stage_bars(found),
         "rules": quality_rows(found.quality),
         "verdicts": (found.quality or {}).get("dataset") or [],
-        "quarantine": quarantine_table(found.quarantine_sample),
     }
+    sample = data.quarantine_sample(found, reader=request.user)
+    context["quarantine"] = quarantine_table(sample) if sample is not None else None
     return render(request, "products/run_detail.html", context)
 
 
@@ -254,7 +255,11 @@ def product_data(request: HttpRequest, domain: str, product: str) -> HttpRespons
         context["missing"] = exc.message
         return render(request, "products/product_detail.html", context)
     try:
-        shown = data.preview(item, version=request.GET.get("version"), limit=PREVIEW_ROWS)
+        shown = data.preview(
+            item, reader=request.user, version=request.GET.get("version"), limit=PREVIEW_ROWS
+        )
+    except data.AccessRequired as exc:
+        context["access_required"] = exc.message
     except PlatformError as exc:
         context["problem"] = exc.message
         status = exc.http_status
@@ -270,7 +275,9 @@ def product_data(request: HttpRequest, domain: str, product: str) -> HttpRespons
 def data_download(request: HttpRequest, domain: str, product: str, fmt: str) -> HttpResponseBase:
     item = visible_product(request, domain, product)
     try:
-        file = data.download(item, fmt=fmt, version=request.GET.get("version"))
+        file = data.download(item, reader=request.user, fmt=fmt, version=request.GET.get("version"))
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except Invalid as exc:

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
 from meshplatform.pipeline.errors import SourceUnavailable
+from products.notify import WebhookFailed, deliver_breaking_change
 from products.runqueue import MAINTENANCE_LEASE, RunBusy
 
 BUSY_SECONDS = 60
@@ -81,3 +82,11 @@ def maintain_tables_task() -> int:
     from products import provisioning  # noqa: PLC0415 (see the module docstring)
 
     return provisioning.maintain_tables()
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(WebhookFailed,), retry_backoff=True, retry_backoff_max=600,
+    retry_jitter=True, max_retries=8,
+)  # fmt: skip
+def deliver_breaking_change_task(version_id: int) -> None:
+    deliver_breaking_change(version_id)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
@@ -25,15 +26,33 @@ from django_htmx.middleware import HtmxDetails
 
 from domains.models import Domain
 from domains.permissions import can_edit_products
-from meshplatform.errors import Forbidden, PlatformError
+from meshplatform.errors import Forbidden, NotFound, PlatformError
+from products import access, notify
 from products.contracts import diff_contracts
 from products.filters import ProductFilter
-from products.forms import CatalogFilterForm, ContractForm, DiffForm, ProductForm
-from products.models import DataProduct, Status
+from products.forms import (
+    AccessDecisionForm,
+    AccessRequestForm,
+    CatalogFilterForm,
+    ContractForm,
+    DiffForm,
+    GrantRenewForm,
+    ProductForm,
+)
+from products.models import (
+    AUTO_GRANT_CLASSIFICATIONS,
+    AccessRequest,
+    DataProduct,
+    Grant,
+    Notification,
+    Status,
+)
 from products.services import change_status, publish_contract, register_product
+from products.tables import output_ports
 
 PAGE_SIZE = 25
-TABS = ("contract", "versions")
+TABS = ("contract", "versions", "access")
+RECENT_GRANTS = 100
 TRANSITION_VERBS = {
     Status.ACTIVE: "Activate",
     Status.DEPRECATED: "Deprecate",
@@ -95,6 +114,8 @@ def product_detail(request: HttpRequest, domain: str, product: str) -> HttpRespo
             if item.can_transition_to(status)
         ],
     }
+    if tab == "access":
+        context.update(access_context(request, item))
     if tab == "versions":
         versions = list(
             item.contracts.select_related("published_by").defer("document", "normalized")
@@ -166,6 +187,13 @@ def contract_publish(request: HttpRequest, domain: str, product: str) -> HttpRes
             form = ContractForm({"document": document})
         else:
             messages.success(request, f"Published version {version.version} of {item.address}.")
+            if version.breaking_changes:
+                audience = notify.breaking_change_audience(item)
+                messages.info(
+                    request,
+                    f"Breaking changes: notified {len(audience.consumers)} consumer(s) and the "
+                    f"teams of {len(audience.downstream)} downstream product(s).",
+                )
             return redirect(product_url(item, tab="versions"))
     context = {
         "section": "catalog",
@@ -173,9 +201,26 @@ def contract_publish(request: HttpRequest, domain: str, product: str) -> HttpRes
         "form": form,
         "error": error,
         "breaking": error.detail.get("changes", []) if error else [],
+        "audience": visible_audience(request, item),
     }
     status = 400 if (error or form.errors) else 200
     return render(request, "products/contract_form.html", context, status=status)
+
+
+def visible_audience(request: HttpRequest, item: DataProduct) -> dict[str, Any]:
+    """Who a breaking version would reach; downstream products the publisher may not see
+    are only counted."""
+    audience = notify.breaking_change_audience(item)
+    visible = set(
+        DataProduct.objects.visible_to(request.user)
+        .filter(pk__in=[reader.pk for reader in audience.downstream])
+        .values_list("pk", flat=True)
+    )
+    return {
+        "consumers": audience.consumers,
+        "downstream": [reader for reader in audience.downstream if reader.pk in visible],
+        "hidden": sum(reader.pk not in visible for reader in audience.downstream),
+    }
 
 
 @login_required
@@ -242,3 +287,209 @@ def contract_diff(request: HttpRequest, domain: str, product: str) -> HttpRespon
             rows=side_by_side(old.document, new.document),
         )
     return render(request, "products/contract_diff.html", context)
+
+
+# --- Access ----------------------------------------------------------------------------------
+
+
+def access_context(
+    request: HttpRequest, item: DataProduct, form: AccessRequestForm | None = None
+) -> dict[str, Any]:
+    """The Access tab: a consumer's grants, requests and the form to ask; for the owners, the
+    pending requests, every grant, and the auto-grant switch."""
+    now, user = timezone.now(), cast(Any, request.user)
+    mine = Grant.objects.filter(product=item, consumer=user).select_related("granted_by")
+    deciding = access.can_decide_access(request.user, item)
+    context: dict[str, Any] = {
+        "now": now,
+        "reads_unmasked": access.reads_unmasked(request.user, item),
+        "can_decide": deciding,
+        "my_grants": [grant for grant in mine if grant.is_active(now)],
+        "my_requests": AccessRequest.objects.filter(
+            product=item, requester=user, status=AccessRequest.Status.REQUESTED
+        ),
+        "request_form": form or AccessRequestForm(ports=output_ports(item)),
+    }
+    if deciding:
+        context.update(
+            pending=AccessRequest.objects.filter(
+                product=item, status=AccessRequest.Status.REQUESTED
+            ).select_related("requester"),
+            grants=Grant.objects.filter(product=item, revoked_at__isnull=True).select_related(
+                "consumer", "granted_by"
+            )[:RECENT_GRANTS],
+            decision_form=AccessDecisionForm(initial={"clearance": item.classification}),
+            auto_grant_allowed=item.classification in AUTO_GRANT_CLASSIFICATIONS,
+        )
+    return context
+
+
+def access_url(item: DataProduct) -> str:
+    return product_url(item, tab="access")
+
+
+def _refused(exc: PlatformError) -> None:
+    if isinstance(exc, Forbidden):
+        raise PermissionDenied(exc.message) from exc
+    if isinstance(exc, NotFound):
+        raise Http404(exc.message) from exc
+
+
+@login_required
+@require_POST
+def access_request(request: HttpRequest, domain: str, product: str) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    form = AccessRequestForm(request.POST, ports=output_ports(item))
+    if form.is_valid():
+        try:
+            asked = access.request_access(product=item, actor=request.user, **form.cleaned_data)
+        except PlatformError as exc:
+            _refused(exc)
+            form.add_platform_error(exc)
+        else:
+            done = "granted" if asked.status == AccessRequest.Status.APPROVED else "requested"
+            messages.success(request, f"Access to {item.address}:{asked.port} {done}.")
+            return redirect(access_url(item))
+    context = {
+        "section": "catalog", "product": item, "tab": "access",
+        "can_edit": can_edit_products(request.user, item.domain),
+        **access_context(request, item, form),
+    }  # fmt: skip
+    return render(request, "products/product_detail.html", context, status=400)
+
+
+def _decided(request: HttpRequest, item: DataProduct, call: Any, done: str) -> HttpResponse:
+    """Run a decision's service call; its refusal as a message on the Access tab."""
+    try:
+        call()
+    except PlatformError as exc:
+        _refused(exc)
+        problems = "; ".join(f"{name}: {text}" for name, text in exc.fields.items())
+        messages.error(request, f"{exc.message} {problems}".strip())
+    else:
+        messages.success(request, done)
+    return redirect(access_url(item))
+
+
+@login_required
+@require_POST
+def access_decide(request: HttpRequest, domain: str, product: str, pk: int) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    asked = get_object_or_404(
+        AccessRequest.objects.select_related("requester"), product=item, pk=pk
+    )
+    form = AccessDecisionForm(request.POST)
+    if not form.is_valid():
+        problems = "; ".join(
+            f"{name}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
+        )
+        messages.error(request, problems)
+        return redirect(access_url(item))
+    fields = form.cleaned_data
+    approve = fields["decision"] == "approve"
+    verb = "approved" if approve else "denied"
+    return _decided(
+        request, item,
+        lambda: access.decide_request(
+            access_request=asked, approve=approve, actor=request.user,
+            clearance=fields["clearance"] or None, expires_at=fields["expires_at"],
+            note=fields["note"],
+        ),
+        f"The request of {asked.requester.username} is {verb}.",
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def access_cancel(request: HttpRequest, domain: str, product: str, pk: int) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    user = cast(Any, request.user)
+    asked = get_object_or_404(AccessRequest, product=item, pk=pk, requester=user)
+    return _decided(
+        request, item, lambda: access.cancel_request(access_request=asked, actor=request.user),
+        "Your request is cancelled.",
+    )  # fmt: skip
+
+
+def _grant(request: HttpRequest, item: DataProduct, pk: int) -> Grant:
+    user = cast(Any, request.user)
+    grants = Grant.objects.filter(product=item).select_related("consumer", "product__domain")
+    if not access.can_decide_access(user, item):
+        grants = grants.filter(consumer=user)
+    return get_object_or_404(grants, pk=pk)
+
+
+@login_required
+@require_POST
+def grant_renew(request: HttpRequest, domain: str, product: str, pk: int) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    grant = _grant(request, item, pk)
+    form = GrantRenewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The new end is not a date and time.")
+        return redirect(access_url(item))
+    until = form.cleaned_data["expires_at"]
+    return _decided(
+        request, item,
+        lambda: access.renew_grant(grant=grant, actor=request.user, expires_at=until),
+        f"The grant of {grant.consumer.username} is renewed.",
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def grant_revoke(request: HttpRequest, domain: str, product: str, pk: int) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    grant = _grant(request, item, pk)
+    return _decided(
+        request, item, lambda: access.revoke_grant(grant=grant, actor=request.user),
+        f"The grant of {grant.consumer.username} is revoked.",
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def auto_grant(request: HttpRequest, domain: str, product: str) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    enabled = request.POST.get("enabled") == "on"
+    state = "on" if enabled else "off"
+    return _decided(
+        request, item,
+        lambda: access.set_auto_grant(product=item, enabled=enabled, actor=request.user),
+        f"Automatic grants are {state} for {item.address}.",
+    )  # fmt: skip
+
+
+@login_required
+@require_GET
+def my_access(request: HttpRequest) -> HttpResponse:
+    """Everything the user reads by grant, and what they asked for, across products."""
+    now, user = timezone.now(), cast(Any, request.user)
+    context = {
+        "section": "catalog",
+        "now": now,
+        "grants": Grant.objects.active(now)
+        .filter(consumer=user)
+        .select_related("product__domain", "granted_by"),
+        "requests": AccessRequest.objects.filter(requester=user).select_related(
+            "product__domain", "decided_by"
+        )[:RECENT_GRANTS],
+    }
+    return render(request, "products/my_access.html", context)
+
+
+@login_required
+@require_GET
+def notifications(request: HttpRequest) -> HttpResponse:
+    mine = Notification.objects.filter(user=cast(Any, request.user))
+    page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "products/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    """One notification read (`id`), or all of them."""
+    wanted = request.POST.get("id", "")
+    notify.mark_read(user=request.user, notification_id=int(wanted) if wanted.isdigit() else None)
+    return redirect("notifications")

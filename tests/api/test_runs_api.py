@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from governance.models import AuditEvent
 from meshplatform import lake
+from products import access
 from products.models import Connection, DataProduct, Provisioning, Run, Status
 from products.services import publish_contract
 from products.tables import quarantine_uri, table_uri
@@ -260,8 +261,13 @@ def test_versions_list_the_tables_commits_newest_first(
 
 
 def test_preview_reads_the_latest_version_or_travels_back_in_time(
-    client_for: Client, orders_table: list[Run]
+    client_for: Client, people: SimpleNamespace, orders_table: list[Run]
 ) -> None:
+    # An outsider reads with a grant (internal clearance: nothing in this table is masked).
+    asked = access.request_access(
+        product=people.internal, port="default", purpose="Reporting", actor=people.outsider
+    )
+    access.decide_request(access_request=asked, approve=True, actor=people.owner)
     client = client_for("outsider")
 
     latest = client.get(f"{ORDERS}/preview/").json()

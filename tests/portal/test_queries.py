@@ -13,13 +13,14 @@ from tests.factories import ProductFactory, odcs_document
 
 pytestmark = pytest.mark.django_db
 
-# Each page starts with the session, the user and the council membership.
-CATALOG = 10  # + count, domains and roles (may register?), two selects' options, page, tags
+# Each page starts with the session, the user and the council membership, and its top bar
+# counts the unread notifications.
+CATALOG = 11  # + count, domains and roles (may register?), two selects' options, page, tags
 CATALOG_FILTERED = CATALOG + 2  # + validating the chosen domain and tag
-PRODUCT_CONTRACT_TAB = 7  # + product (domain, owner, contract), tags, roles, contract's schema
-PRODUCT_VERSIONS_TAB = 7  # + product (domain, owner, contract), tags, roles, versions
-DOMAIN_PAGE = 9  # + domain, roles, members, count, page, tags
-AUDIT_LOG = 6  # + count, page, the domain options
+PRODUCT_CONTRACT_TAB = 8  # + product (domain, owner, contract), tags, roles, contract's schema
+PRODUCT_VERSIONS_TAB = 8  # + product (domain, owner, contract), tags, roles, versions
+DOMAIN_PAGE = 10  # + domain, roles, members, count, page, tags
+AUDIT_LOG = 7  # + count, page, the domain options
 
 
 def add_products(people: SimpleNamespace, count: int) -> None:

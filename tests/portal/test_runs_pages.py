@@ -541,6 +541,7 @@ def test_runs_tab_runs_as_many_queries_for_thirty_runs_as_for_one(
     )  # fmt: skip
     client.force_login(people.viewer)
     client.get(f"{ORDERS}runs/")  # warm: the session and the permission caches
-    # Session, user, product, memberships, council, runs, the active run: whatever the count.
-    with django_assert_num_queries(7):
+    # Session, user, product, memberships, council, runs, the active run, the top bar's unread
+    # notifications: whatever the count.
+    with django_assert_num_queries(8):
         assert client.get(f"{ORDERS}runs/").status_code == 200
