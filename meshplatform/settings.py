@@ -192,6 +192,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"WaiverStatusEnum": "governance.models.Waiver.Status"},
 }
 
 # --- Celery -------------------------------------------------------------------------------
@@ -227,6 +228,11 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-runs": {"task": "products.tasks.dispatch_due_runs_task", "schedule": 15.0},
     "maintain-tables": {"task": "products.tasks.maintain_tables_task", "schedule": 6 * 3600.0},
+    # Freshness, waivers that ran out, policies changed since: every product judged again.
+    "sweep-policies": {
+        "task": "governance.tasks.sweep_policies_task",
+        "schedule": float(env_str("POLICY_SWEEP_SECONDS", "900")),
+    },
 }
 # Each domain's runs on their own queue (`runs.<domain>`), for workers started with
 # `-Q runs.<domain>`; off: every run on the default queue.
@@ -246,6 +252,9 @@ LAKE_RETENTION_HOURS = max(int(env_str("LAKE_RETENTION_HOURS", "168")), 168)
 # s3:// prefixes file inputs may read under (comma-separated); none by default.
 PIPELINE_S3_PREFIXES = env_list("PIPELINE_S3_PREFIXES", "")
 LINEAGE_DIR = str(VAR_DIR / "lineage")  # OpenLineage events (OPENLINEAGE_* to change)
+# The audit chain's head, written after each audit write commits, outside the database: keep
+# it on another disk or copy it away, and rewriting the whole chain there is detected.
+AUDIT_HEAD_FILE = env_str("AUDIT_HEAD_FILE", str(VAR_DIR / "audit" / "head.json"))
 SECRETS_KEY = env_str("SECRETS_KEY", "")
 # Breaking contract versions are also posted here (JSON, signed with the secret; optional).
 NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL", "")

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from governance.evaluation import gate_run
+from governance.services import rejudge
 from meshplatform import lineage
 from meshplatform.keys import secrets_key
 from meshplatform.pipeline import runtime
@@ -182,6 +184,12 @@ def _attempt(run: Run) -> Run:
             progress,
             extractors={"redisStream": _redis_extractor(product)},
             fallback_watermark=_last_watermark(run),
+            gate=lambda checked: gate_run(
+                run,
+                rows_read=checked.rows_read,
+                rows_written=checked.rows_written,
+                rows_quarantined=checked.rows_quarantined,
+            ),
         )
         _acknowledge(run, outcome)
         progress.stage(Run.Stage.LINEAGE)
@@ -211,6 +219,7 @@ def _attempt(run: Run) -> Run:
         if emitter is not None:
             emitter.fail(run_uuid, product.address, [], outputs, error=type(error).__name__)
     else:
+        rejudge(product)  # after the run: its quality and the product's freshness
         if outcome.status in ("published", "already"):
             _trigger_downstream(run)
     _follow_up(run)

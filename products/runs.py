@@ -13,6 +13,7 @@ from django.db import transaction
 from domains.models import Domain
 from domains.permissions import require_product_editor
 from governance import audit
+from governance.evaluation import enforce_change
 from meshplatform.errors import Conflict, Invalid, NotFound
 from meshplatform.keys import secrets_key
 from meshplatform.pipeline.spec import PipelineSpec, parse_pipeline
@@ -65,6 +66,7 @@ def set_pipeline(*, product: DataProduct, pipeline: Any, actor: Any) -> DataProd
     before = locked.pipeline
     product.pipeline = normalized
     product.save(update_fields=["pipeline", "updated_at"])
+    enforce_change(product)
     audit.record(
         actor=actor, action="product.pipeline_changed", target=product,
         domain_slug=product.domain.slug, before={"pipeline": before},

@@ -15,6 +15,7 @@ from django.db import transaction
 from domains.models import Domain, Role
 from domains.permissions import require_product_editor, role_in
 from governance import audit
+from governance.evaluation import enforce_change
 from meshplatform.errors import Conflict, Invalid
 from meshplatform.slugs import check_slug
 from products.contracts import check_version_bump, diff_contracts, parse_contract
@@ -96,6 +97,7 @@ def register_product(
         owner=owner or actor,
     )
     _set_tags(product, tags)
+    enforce_change(product)
     audit.record(
         actor=actor, action="product.registered", target=product, domain_slug=domain.slug,
         after=product_snapshot(product),
@@ -134,6 +136,7 @@ def update_product(*, product: DataProduct, actor: Any, **changes: Any) -> DataP
     # Only the changed columns: a stale copy must not overwrite, say, the current contract.
     product.save(update_fields=[*changed, "updated_at"])
     _set_tags(product, new_tags)
+    enforce_change(product)
     audit.record(
         actor=actor, action="product.updated", target=product,
         domain_slug=product.domain.slug, before=before, after=product_snapshot(product),
@@ -189,6 +192,7 @@ def change_status(*, product: DataProduct, status: str, actor: Any) -> DataProdu
     before = product.status
     product.status = status
     product.save(update_fields=["status", "updated_at"])
+    enforce_change(product)
     audit.record(
         actor=actor, action="product.status_changed", target=product,
         domain_slug=product.domain.slug, before={"status": before}, after={"status": status},
@@ -245,6 +249,7 @@ def publish_contract(*, product: DataProduct, document: str, actor: Any) -> Cont
     )
     product.current_contract = version
     product.save(update_fields=["current_contract", "updated_at"])
+    enforce_change(product)
     audit.record(
         actor=actor, action="contract.published", target=version, domain_slug=product.domain.slug,
         before={"version": current.version} if current else None,

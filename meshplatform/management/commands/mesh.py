@@ -2,7 +2,7 @@
 
 mesh apply -f product.yaml -f contract.yaml --as alice   (or -f a-directory/)
 mesh export [domain/product ...] -o DIR
-mesh audit verify
+mesh audit verify [--export FILE]
 mesh demo                                               (loads the demo mesh)
 """
 
@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from governance.audit import verify_chain
+from governance.audit import verify_chain, verify_export
+from governance.checks import check_files
 from meshplatform.demo import load_demo
 from meshplatform.errors import PlatformError
 from meshplatform.keys import quarantine_hash_key
@@ -54,6 +55,16 @@ class Command(BaseCommand):
         export.add_argument("-o", "--out", required=True)
         audit = sub.add_parser("audit", help="Audit log checks.")
         audit.add_argument("check", choices=["verify"])
+        audit.add_argument(
+            "--export",
+            metavar="FILE",
+            help="Verify an exported JSON-lines file instead, without the database.",
+        )
+        check = sub.add_parser(
+            "check", help="Judge descriptor and contract files on the policies; save nothing."
+        )
+        check.add_argument("-f", "--file", action="append", required=True, dest="files")
+        check.add_argument("--as", dest="username", required=True, help="Judged as this user.")
         sub.add_parser("demo", help="Load the demo mesh (idempotent).")
         validate = sub.add_parser(
             "validate", help="Check a CSV, JSON-lines or Parquet file against an ODCS contract."
@@ -79,6 +90,22 @@ class Command(BaseCommand):
             self.stdout.write(change)
         self.stdout.write("changed" if result.changed else "unchanged: nothing to do")
 
+    def handle_check(self, *, files: list[str], username: str, **_: Any) -> None:
+        """Exit non-zero when a blocking policy fails (for a domain team's CI)."""
+        actor = get_user_model().objects.filter(username=username, is_active=True).first()
+        if actor is None:
+            raise CommandError(f"No active user '{username}'.")
+        verdicts = check_files(files=_read_files(files), actor=actor)
+        for v in verdicts:
+            mark = "ok" if v.passed else ("waived" if v.waived else v.policy.severity.upper())
+            self.stdout.write(f"{mark:8} {v.product.address}  {v.policy}: {v.message}")
+            if v.blocks:
+                self.stdout.write(f"         how to comply: {v.policy.description}")
+        blocking = sum(v.blocks for v in verdicts)
+        if blocking:
+            raise CommandError(f"{blocking} blocking policy failures.")
+        self.stdout.write(f"{len(verdicts)} verdicts, no blocking failure.")
+
     def handle_export(self, *, addresses: list[str], out: str, **_: Any) -> None:
         products = DataProduct.objects.select_related("domain", "owner").prefetch_related(
             "tags", "ports"
@@ -97,14 +124,46 @@ class Command(BaseCommand):
                 (folder / name).write_text(text, encoding="utf-8", newline="")
             self.stdout.write(f"{product.address} -> {folder}")
 
-    def handle_audit(self, **_: Any) -> None:
+    def handle_audit(self, *, export: str | None = None, **_: Any) -> None:
+        if export:
+            self._verify_export(export)
+            return
         report = verify_chain()
         if not report.ok:
+            at = f" at event #{report.first_bad_id}" if report.first_bad_id else ""
             raise CommandError(
-                f"Audit chain broken at event #{report.first_bad_id}: {report.reason} "
+                f"Audit chain broken{at}: {report.reason} "
                 f"({report.checked} events verified before it)."
             )
+        if report.warning:
+            self.stderr.write(self.style.WARNING(f"Warning: {report.warning}."))
         self.stdout.write(f"Audit chain intact: {report.checked} events verified.")
+
+    def _verify_export(self, path: str) -> None:
+        try:
+            with open(path, "rb") as lines:
+                report = verify_export(lines)
+        except OSError as error:
+            raise CommandError(f"Cannot read {path}: {error.strerror}.") from error
+        if not report.ok:
+            raise CommandError(
+                f"{path}, line {report.first_bad_line}: {report.reason} "
+                f"({report.checked} events verified before it)."
+            )
+        if not report.checked:
+            self.stdout.write(f"{path} holds no events.")
+        elif report.complete:
+            self.stdout.write(
+                f"Export intact: {report.checked} events verified, the whole chain from #1 to "
+                f"#{report.last_id}; last hash {report.last_hash}."
+            )
+        else:
+            self.stdout.write(
+                f"Export verified line by line: {report.checked} events, each matching its "
+                f"hash. Not contiguous (a filtered export?): it starts at #{report.first_id} and "
+                f"skips ids {report.skips} time(s), so links were checked between consecutive "
+                "ids only and it cannot show that nothing is missing."
+            )
 
     def handle_validate(
         self, *, contract: str, input: str, out: str | None, object: str | None, **_: Any

@@ -1,0 +1,219 @@
+"""Writes about policies and waivers: authorise, change, version, audit.
+
+Global policies are the governance council's (and admins'); a domain's policies are its
+owners'. A domain adds policies of its own and cannot edit or switch off a global one.
+Waivers are asked for by the product's domain owners and decided by the council.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from domains.models import Domain, Role
+from domains.permissions import is_admin, is_governance, role_in
+from governance import audit
+from governance.dashboard import snapshot_scores
+from governance.evaluation import for_policies, judge, record, views_of
+from governance.models import Evaluation, Policy, PolicyVersion, Waiver
+from governance.policy import compile_policy
+from meshplatform.errors import Conflict, Forbidden, Invalid
+from meshplatform.slugs import check_slug
+from products.models import DataProduct
+
+POLICY_FIELDS = ("title", "description", "severity", "target", "rule", "enabled")
+MAX_WAIVER = timedelta(days=180)
+
+
+def can_manage_policies(user: Any, domain: Domain | None) -> bool:
+    if domain is None:
+        return is_admin(user) or is_governance(user)
+    return is_admin(user) or role_in(user, domain) == Role.OWNER
+
+
+def _require_manager(actor: Any, domain: Domain | None) -> None:
+    if not can_manage_policies(actor, domain):
+        who = "the governance council" if domain is None else f"the owners of '{domain.slug}'"
+        raise Forbidden(f"Only {who} manage these policies.")
+
+
+def snapshot(policy: Policy) -> dict[str, Any]:
+    return {name: getattr(policy, name) for name in ("slug", "scope", *POLICY_FIELDS)}
+
+
+def _check(values: dict[str, Any]) -> None:
+    if values.get("severity") not in Policy.Severity.values:
+        raise Invalid("Unknown severity.", fields={"severity": "blocking or warning."})
+    if not str(values.get("title") or "").strip():
+        raise Invalid("A policy needs a title.", fields={"title": "Required."})
+    if len(str(values.get("description") or "").strip()) < 10:
+        raise Invalid(
+            "Say why the policy exists and how to comply.",
+            fields={"description": "At least 10 characters."},
+        )
+    values["target"] = compile_policy(values.get("rule"), values.get("target")).target
+
+
+@transaction.atomic
+def create_policy(*, actor: Any, domain: Domain | None, slug: str, **values: Any) -> Policy:
+    """A new policy, version 1: global when `domain` is None."""
+    _require_manager(actor, domain)
+    check_slug(slug)
+    values = {name: values.get(name) for name in POLICY_FIELDS}
+    values["enabled"] = bool(values["enabled"]) if values["enabled"] is not None else True
+    _check(values)
+    taken = Policy.objects.filter(slug=slug, domain=domain).exists()
+    if taken:
+        raise Conflict(f"A policy '{slug}' already exists here.", fields={"slug": "Taken."})
+    policy = Policy.objects.create(
+        slug=slug,
+        domain=domain,
+        scope=Policy.Scope.GLOBAL if domain is None else Policy.Scope.DOMAIN,
+        created_by=actor,
+        **values,
+    )
+    _version(policy, actor)
+    audit.record(
+        actor=actor, action="policy.created", target=policy,
+        domain_slug=domain.slug if domain else "", after=snapshot(policy),
+    )  # fmt: skip
+    return policy
+
+
+@transaction.atomic
+def update_policy(*, policy: Policy, actor: Any, **changes: Any) -> Policy:
+    """Change a policy: a new version, audited. Only its own scope's managers may."""
+    _require_manager(actor, policy.domain)
+    unknown = set(changes) - set(POLICY_FIELDS)
+    if unknown:
+        raise Invalid(
+            "These fields cannot be changed.", fields=dict.fromkeys(unknown, "Read-only.")
+        )
+    policy = Policy.objects.select_for_update().get(pk=policy.pk)
+    before = snapshot(policy)
+    values = {**{name: getattr(policy, name) for name in POLICY_FIELDS}, **changes}
+    _check(values)
+    if all(values[name] == before[name] for name in POLICY_FIELDS):
+        return policy
+    for name in POLICY_FIELDS:
+        setattr(policy, name, values[name])
+    policy.version += 1
+    policy.save()
+    _version(policy, actor)
+    audit.record(
+        actor=actor, action="policy.changed", target=policy,
+        domain_slug=policy.domain.slug if policy.domain else "",
+        before=before, after=snapshot(policy),
+    )  # fmt: skip
+    return policy
+
+
+def _version(policy: Policy, actor: Any) -> None:
+    PolicyVersion.objects.create(
+        policy=policy, version=policy.version, snapshot=snapshot(policy), changed_by=actor
+    )
+
+
+@dataclass(frozen=True)
+class DraftReport:
+    products: int
+    failing: list[dict[str, Any]]
+
+    @property
+    def summary(self) -> str:
+        domains = len({row["product"].split("/")[0] for row in self.failing})
+        return (
+            f"This would fail {len(self.failing)} of {self.products} products "
+            f"in {domains} {'domain' if domains == 1 else 'domains'}."
+        )
+
+
+def try_policy(*, actor: Any, domain: Domain | None, rule: Any, target: Any = None) -> DraftReport:
+    """Evaluate a draft policy on every product it would apply to, saving nothing."""
+    _require_manager(actor, domain)
+    draft = Policy(  # unsaved: no pk, so its compiled rule is not cached
+        slug="draft", title="Draft", description="", domain=domain, rule=rule,
+        target=compile_policy(rule, target).target, severity=Policy.Severity.WARNING, version=0,
+    )  # fmt: skip
+    products = DataProduct.objects.exclude(status="retired")
+    if domain is not None:
+        products = products.filter(domain=domain)
+    rows = list(for_policies(products))
+    now = timezone.now()
+    verdicts = judge(rows, Evaluation.Moment.SWEEP, now=now, policies=[draft],
+                     views=views_of(rows, now))  # fmt: skip
+    failing = [
+        {"product": v.product.address, "message": v.message} for v in verdicts if not v.passed
+    ]
+    return DraftReport(products=len(verdicts), failing=failing)
+
+
+def sweep(*, now: datetime | None = None, batch: int = 2000) -> int:
+    """Judge every product on every policy (the periodic sweep); record what changed."""
+    now = now or timezone.now()
+    policies = list(Policy.objects.filter(enabled=True).select_related("domain"))
+    ids = list(DataProduct.objects.exclude(status="retired").values_list("pk", flat=True))
+    written = 0
+    for start in range(0, len(ids), batch):
+        rows = list(for_policies(DataProduct.objects.filter(pk__in=ids[start : start + batch])))
+        verdicts = judge(rows, Evaluation.Moment.SWEEP, now=now, policies=policies)
+        written += record(verdicts, Evaluation.Moment.SWEEP, now=now, only_changes=True)
+    snapshot_scores(now.date())
+    return written
+
+
+@transaction.atomic
+def request_waiver(
+    *, actor: Any, policy: Policy, product: DataProduct, reason: str, until: datetime
+) -> Waiver:
+    """A domain owner asks the council to excuse one product from one policy for a while."""
+    if not (is_admin(actor) or role_in(actor, product.domain) == Role.OWNER):
+        raise Forbidden(f"Only owners of '{product.domain.slug}' ask for waivers.")
+    if not reason.strip():
+        raise Invalid("Say why the product needs the exception.", fields={"reason": "Required."})
+    now = timezone.now()
+    if until <= now or until - now > MAX_WAIVER:
+        raise Invalid(
+            "A waiver ends in the future, within 180 days.", fields={"until": "Out of range."}
+        )
+    if policy.domain_id not in (None, product.domain_id):
+        raise Invalid(
+            "That policy does not apply to this product.", fields={"policy": "Other domain."}
+        )
+    waiver = Waiver.objects.create(
+        policy=policy, product=product, reason=reason.strip(), requested_by=actor, expires_at=until
+    )
+    audit.record(
+        actor=actor, action="waiver.requested", target=waiver, domain_slug=product.domain.slug,
+        after={"policy": str(policy), "product": product.address, "until": until.isoformat()},
+    )  # fmt: skip
+    return waiver
+
+
+@transaction.atomic
+def decide_waiver(*, actor: Any, waiver: Waiver, approve: bool) -> Waiver:
+    """The council approves or denies a requested waiver; the product is judged again."""
+    if not (is_admin(actor) or is_governance(actor)):
+        raise Forbidden("Only the governance council decides waivers.")
+    waiver = Waiver.objects.select_for_update().select_related("product__domain").get(pk=waiver.pk)
+    if waiver.status != Waiver.Status.REQUESTED:
+        raise Conflict(f"This waiver is already {waiver.status}.")
+    waiver.status = Waiver.Status.APPROVED if approve else Waiver.Status.DENIED
+    waiver.decided_by, waiver.decided_at = actor, timezone.now()
+    waiver.save(update_fields=["status", "decided_by", "decided_at"])
+    audit.record(
+        actor=actor, action=f"waiver.{waiver.status}", target=waiver,
+        domain_slug=waiver.product.domain.slug, after={"status": waiver.status},
+    )  # fmt: skip
+    rejudge(waiver.product)
+    return waiver
+
+
+def rejudge(product: DataProduct, *, now: datetime | None = None) -> None:
+    """Judge one product on every policy now (after a waiver changed, a run finished)."""
+    rows = list(for_policies(DataProduct.objects.filter(pk=product.pk)))
+    record(judge(rows, Evaluation.Moment.SWEEP, now=now), Evaluation.Moment.SWEEP, now=now)
