@@ -55,8 +55,13 @@ def h(value: str) -> str:
 
 @pytest.fixture
 def orders(people: SimpleNamespace, settings: Any, tmp_path: Path) -> DataProduct:
-    """sales/orders (internal) with the contract above and its output and quarantine tables."""
     settings.LAKE_URI = str(tmp_path / "lake")
+    return orders_with_tables(people)
+
+
+def orders_with_tables(people: SimpleNamespace) -> DataProduct:
+    """sales/orders (internal) with the contract above and its output and quarantine tables
+    (one run's, with its sample) under settings.LAKE_URI."""
     publish_contract(
         product=people.internal, document=odcs_document(properties=PROPERTIES), actor=people.owner
     )
