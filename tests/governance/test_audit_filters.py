@@ -78,3 +78,10 @@ def test_the_same_day_as_start_and_end_is_that_day() -> None:
 
     assert event_filter.since is not None and event_filter.until is not None
     assert event_filter.until - event_filter.since == timedelta(days=1, microseconds=-1)
+
+
+def test_a_null_character_is_invalid_rather_than_a_database_error() -> None:
+    with pytest.raises(Invalid) as error:
+        EventFilter.from_query({"actor": "a\x00", "domain": "\x00", "action": "x\x00y"})
+
+    assert set(error.value.fields) == {"actor", "domain", "action"}

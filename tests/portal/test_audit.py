@@ -303,3 +303,14 @@ def test_an_export_costs_the_same_queries_whatever_the_events(
         lines = export_of(client.get("/audit/export.jsonl"))
 
     assert len(lines) == count
+
+
+def test_a_null_character_in_a_filter_is_shown_not_a_server_error(
+    client: Any, people: SimpleNamespace, events: None
+) -> None:
+    client.force_login(people.viewer)
+
+    response = client.get("/audit/", {"actor": "ethan\x00"})
+
+    assert response.status_code == 400
+    assert 'id="audit-actor-error"' in response.content.decode()
