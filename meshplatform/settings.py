@@ -192,7 +192,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"WaiverStatusEnum": "governance.models.Waiver.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "WaiverStatusEnum": "governance.models.Waiver.Status",
+        "AccessRequestStatusEnum": "products.models.AccessRequest.Status",
+        "ProductStatusEnum": "products.models.Status",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------

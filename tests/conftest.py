@@ -26,6 +26,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def audit_head_file(settings: Any, tmp_path: Any) -> None:
+    """Tests write their audit chain's head beside them, never into the checkout's var/."""
+    settings.AUDIT_HEAD_FILE = str(tmp_path / "audit-head.json")
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     """The `people` fixture hashes six passwords; PBKDF2 makes that a second per test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
