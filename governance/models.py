@@ -185,6 +185,7 @@ class Waiver(models.Model):
         APPROVED = "approved", "Approved"
         DENIED = "denied", "Denied"
         REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"  # approved, and its end has passed
 
     policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="waivers")
     product = models.ForeignKey(

@@ -155,6 +155,7 @@ def try_policy(*, actor: Any, domain: Domain | None, rule: Any, target: Any = No
 def sweep(*, now: datetime | None = None, batch: int = 2000) -> int:
     """Judge every product on every policy (the periodic sweep); record what changed."""
     now = now or timezone.now()
+    expire_waivers(now)
     policies = list(Policy.objects.filter(enabled=True).select_related("domain"))
     ids = list(DataProduct.objects.exclude(status="retired").values_list("pk", flat=True))
     written = 0
@@ -211,6 +212,32 @@ def decide_waiver(*, actor: Any, waiver: Waiver, approve: bool) -> Waiver:
     )  # fmt: skip
     rejudge(waiver.product)
     return waiver
+
+
+def expire_waivers(now: datetime) -> int:
+    """Approved waivers whose end has passed become `expired`, each with an audit event.
+
+    They stopped excusing anything at their end already (verdicts check `expires_at`); this
+    makes it visible and recorded.
+    """
+    ended = list(
+        Waiver.objects.filter(status=Waiver.Status.APPROVED, expires_at__lte=now).select_related(
+            "product__domain", "policy__domain"
+        )
+    )
+    for waiver in ended:
+        with transaction.atomic():
+            if not Waiver.objects.filter(pk=waiver.pk, status=Waiver.Status.APPROVED).update(
+                status=Waiver.Status.EXPIRED
+            ):
+                continue  # another sweep took it
+            audit.record(
+                actor=None, action="waiver.expired", target=waiver,
+                domain_slug=waiver.product.domain.slug,
+                after={"policy": str(waiver.policy), "product": waiver.product.address,
+                       "ended": waiver.expires_at.isoformat()},
+            )  # fmt: skip
+    return len(ended)
 
 
 def rejudge(product: DataProduct, *, now: datetime | None = None) -> None:

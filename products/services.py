@@ -18,6 +18,7 @@ from governance import audit
 from governance.evaluation import enforce_change
 from meshplatform.errors import Conflict, Invalid
 from meshplatform.slugs import check_slug
+from products.access import keep_auto_grant_allowed
 from products.contracts import check_version_bump, diff_contracts, parse_contract
 from products.models import Classification, ContractVersion, DataProduct, Port, Status, Tag
 from products.notify import notify_breaking_change
@@ -135,6 +136,9 @@ def update_product(*, product: DataProduct, actor: Any, **changes: Any) -> DataP
         setattr(product, field, changes[field])
     # Only the changed columns: a stale copy must not overwrite, say, the current contract.
     product.save(update_fields=[*changed, "updated_at"])
+    if "classification" in changed:
+        product.refresh_from_db(fields=["auto_grant"])
+        keep_auto_grant_allowed(product=product, actor=actor)
     _set_tags(product, new_tags)
     enforce_change(product)
     audit.record(

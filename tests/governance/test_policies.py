@@ -212,3 +212,19 @@ def test_collecting_judges_without_refusing_or_recording(people) -> None:
         )  # fmt: skip
     assert [v.passed for v in found.values()] == [False]
     assert not Evaluation.objects.exists()
+
+
+def test_the_sweep_ends_waivers_that_ran_out_once_and_audits_it(people) -> None:
+    product = ProductFactory(domain=people.sales, slug="returns", description="")
+    rule = policy(people.governance, severity="warning")
+    waiver = services.request_waiver(
+        actor=people.owner, policy=rule, product=product, reason="Docs being rewritten.",
+        until=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    services.decide_waiver(actor=people.governance, waiver=waiver, approve=True)
+    assert Evaluation.objects.get(product=product, current=True).waived
+    services.sweep(now=timezone.now() + timedelta(days=2))
+    assert Waiver.objects.get(pk=waiver.pk).status == Waiver.Status.EXPIRED
+    assert not Evaluation.objects.get(product=product, current=True).waived
+    services.sweep(now=timezone.now() + timedelta(days=3))
+    assert AuditEvent.objects.filter(action="waiver.expired").count() == 1

@@ -203,3 +203,11 @@ def test_hostile_values_in_a_contract_are_refused_with_the_field(people, value) 
         services.publish_contract(product=people.internal, document=document, actor=people.engineer)
     assert error.value.fields
     assert not ContractVersion.objects.exists()
+
+
+def test_classifying_a_product_confidential_turns_its_auto_grant_off(people) -> None:
+    DataProduct.objects.filter(pk=people.internal.pk).update(auto_grant=True)
+    product = DataProduct.objects.get(pk=people.internal.pk)
+    services.update_product(product=product, actor=people.engineer, classification="confidential")
+    assert DataProduct.objects.get(pk=product.pk).auto_grant is False
+    assert AuditEvent.objects.filter(action="product.auto_grant_changed").count() == 1
