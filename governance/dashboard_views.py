@@ -10,7 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from domains.permissions import sees_everything
+from domains.models import Role
+from domains.permissions import roles_of, sees_everything
 from governance import dashboard
 from governance.models import Evaluation
 
@@ -85,5 +86,6 @@ def compliance_list(request: HttpRequest) -> HttpResponse:
         verdicts = verdicts.filter(waived=True)
     verdicts = verdicts.order_by("passed", "product__domain__slug", "product__slug", "policy__slug")
     page = Paginator(verdicts, 50).get_page(request.GET.get("page"))
-    context = {"section": "governance", "page": page, "filters": filters}
+    owned = {pk for pk, role in roles_of(user).items() if role == Role.OWNER}
+    context = {"section": "governance", "page": page, "filters": filters, "owned": owned}
     return render(request, "governance/compliance.html", context)

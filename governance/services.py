@@ -81,6 +81,7 @@ def create_policy(*, actor: Any, domain: Domain | None, slug: str, **values: Any
         actor=actor, action="policy.created", target=policy,
         domain_slug=domain.slug if domain else "", after=snapshot(policy),
     )  # fmt: skip
+    judge_policy(policy)
     return policy
 
 
@@ -109,7 +110,25 @@ def update_policy(*, policy: Policy, actor: Any, **changes: Any) -> Policy:
         domain_slug=policy.domain.slug if policy.domain else "",
         before=before, after=snapshot(policy),
     )  # fmt: skip
+    judge_policy(policy)
     return policy
+
+
+def judge_policy(policy: Policy, *, batch: int = 2000) -> None:
+    """A policy enabled or changed judges its products at once; a disabled one stops counting
+    (its verdicts leave the dashboard, their history stays)."""
+    if not policy.enabled:
+        Evaluation.objects.filter(policy=policy, current=True).update(current=False)
+        return
+    now = timezone.now()
+    products = DataProduct.objects.exclude(status="retired")
+    if policy.domain_id is not None:
+        products = products.filter(domain_id=policy.domain_id)
+    ids = list(products.values_list("pk", flat=True))
+    for start in range(0, len(ids), batch):
+        rows = list(for_policies(DataProduct.objects.filter(pk__in=ids[start : start + batch])))
+        verdicts = judge(rows, Evaluation.Moment.SWEEP, now=now, policies=[policy])
+        record(verdicts, Evaluation.Moment.SWEEP, now=now, only_changes=True)
 
 
 def _version(policy: Policy, actor: Any) -> None:

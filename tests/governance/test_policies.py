@@ -175,11 +175,11 @@ def test_a_draft_is_tried_on_every_product_without_saving(people) -> None:
         services.try_policy(actor=people.owner, domain=None, rule=DESCRIBED)
 
 
-def test_the_sweep_records_only_what_changed_and_keeps_a_daily_score(people) -> None:
-    policy(people.governance, severity="warning")
+def test_a_new_policy_judges_at_once_and_the_sweep_records_only_changes(people) -> None:
     DataProduct.objects.filter(pk=people.internal.pk).update(description="")
-    written = services.sweep()
-    assert written == DataProduct.objects.exclude(status="retired").count()
+    policy(people.governance, severity="warning")
+    active = DataProduct.objects.exclude(status="retired").count()
+    assert Evaluation.objects.filter(current=True).count() == active  # judged on creation
     assert services.sweep() == 0  # nothing changed
     DataProduct.objects.filter(pk=people.internal.pk).update(
         description="x" * 40, owner=people.engineer
@@ -188,8 +188,18 @@ def test_the_sweep_records_only_what_changed_and_keeps_a_daily_score(people) -> 
     assert Evaluation.objects.filter(product=people.internal).count() == 2
     assert Evaluation.objects.filter(product=people.internal, current=True).get().passed
     mesh, domains = scores()
-    assert mesh.judged == DataProduct.objects.count()
+    assert mesh.judged == active
     assert {score.domain for score in domains} == {"sales", "hr"}
+
+
+def test_a_disabled_policy_stops_counting_and_keeps_its_history(people) -> None:
+    created = policy(people.governance, severity="warning")
+    judged = Evaluation.objects.filter(policy=created).count()
+    services.update_policy(policy=created, actor=people.governance, enabled=False)
+    assert scores()[0].judged == 0
+    assert Evaluation.objects.filter(policy=created).count() == judged
+    services.update_policy(policy=created, actor=people.governance, enabled=True)
+    assert scores()[0].judged == judged
 
 
 def test_views_cost_the_same_queries_for_one_product_or_many(
@@ -211,7 +221,7 @@ def test_collecting_judges_without_refusing_or_recording(people) -> None:
             description="x",
         )  # fmt: skip
     assert [v.passed for v in found.values()] == [False]
-    assert not Evaluation.objects.exists()
+    assert not Evaluation.objects.filter(product__slug="returns").exists()
 
 
 def test_the_sweep_ends_waivers_that_ran_out_once_and_audits_it(people) -> None:
