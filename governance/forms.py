@@ -44,7 +44,9 @@ class PolicyForm(ServiceForm):
     def __init__(self, *args: Any, scopes: list[tuple[str, str]], editing: bool = False,
                  **kwargs: Any) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
-        self.fields["scope"].choices = scopes
+        scope = self.fields["scope"]
+        assert isinstance(scope, forms.ChoiceField)
+        scope.choices = scopes
         if editing:  # a policy's name and scope are what it is: they do not change
             del self.fields["slug"], self.fields["scope"]
 
