@@ -13,9 +13,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from domains import services as domain_services
 from domains.models import GOVERNANCE_GROUP, Domain, Membership
+from governance.dashboard import snapshot_scores
+from governance.models import Policy
+from governance.services import create_policy
 from products.productcode import apply_files
 
 DEMO_PASSWORD = "mesh-demo-2026"
@@ -106,6 +110,27 @@ PRODUCTS: list[dict[str, Any]] = [
      "purpose": "Revenue per day and channel, built on sales/orders.",
      "fields": [_field("day", D, required=True), _field("channel", S, required=True),
                 _field("revenue", N, required=True)]},
+]  # fmt: skip
+
+
+# The council's first policies: one blocking, the rest warnings, some failing on purpose.
+POLICIES: list[tuple[str, str, str, dict[str, Any], str]] = [
+    ("sla-declared", "The SLA declares freshness and retention", "blocking",
+     {"builtin": "sla_declared"},
+     "Consumers plan on both: add slaProperties freshness and retention to the contract."),
+    ("described", "Products are described", "warning",
+     {"builtin": "owner_and_description", "params": {"minLength": 40}},
+     "Say in at least 40 characters what the product holds, one row per what."),
+    ("sensitive-masked", "PII and restricted fields are masked", "warning",
+     {"builtin": "sensitive_fields_masked"},
+     "Give each PII or restricted field a classification and customProperties masking: "
+     "hash or redact."),
+    ("time-partitioned", "Time series are partitioned by time", "warning",
+     {"builtin": "time_series_partitioned"},
+     "Partition the output of a time-series product by a date (load.partitionBy: dateOf)."),
+    ("clean-runs", "Runs quarantine under 5 %", "warning",
+     {"builtin": "quarantine_rate", "params": {"maxPercent": 5}},
+     "Fix the source or the contract until fewer than 5 % of rows are quarantined."),
 ]  # fmt: skip
 
 
@@ -224,6 +249,13 @@ def load_demo() -> list[str]:
         changes += apply_files(files=demo_files(spec), actor=admin).changes
     if write_demo_orders():
         changes.append("sales/orders: a day of orders in the inbox, to run (Run now)")
+    grace = User.objects.get(username="grace")
+    for slug, title, severity, rule, why in POLICIES:
+        if not Policy.objects.filter(slug=slug, domain=None).exists():
+            create_policy(actor=grace, domain=None, slug=slug, title=title, description=why,
+                          severity=severity, rule=rule)  # fmt: skip
+            changes.append(f"policy global:{slug}")
+    snapshot_scores(timezone.now().date())
     summary = (
         f"Demo mesh: {len(DOMAINS)} domains, {len(PRODUCTS)} products "
         f"({len(changes)} changes applied)."

@@ -7,7 +7,7 @@ import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from governance.models import AuditEvent
+from governance.models import AuditEvent, Evaluation, Policy
 from products.models import ContractVersion, DataProduct, Port, Status
 from tests.factories import odcs_document
 
@@ -92,9 +92,14 @@ def test_demo_mesh_loads_once_and_again_without_changes(db) -> None:
     call_command("mesh", "demo")
     assert DataProduct.objects.count() == 8
     assert DataProduct.objects.values("domain").distinct().count() == 3
-    events = AuditEvent.objects.count()
+    # The council's demo policies judge every product: some fail on purpose, none blocks.
+    assert Policy.objects.count() == 5
+    assert Evaluation.objects.filter(current=True, passed=False).exists()
+    assert not Evaluation.objects.filter(current=True, passed=False, severity="blocking").exists()
+    events, verdicts = AuditEvent.objects.count(), Evaluation.objects.count()
     call_command("mesh", "demo")
     assert AuditEvent.objects.count() == events
+    assert Evaluation.objects.count() == verdicts
 
 
 def test_apply_refuses_unknown_keys_instead_of_dropping_them(people, files) -> None:
