@@ -15,12 +15,19 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from governance.models import Evaluation, Policy, Waiver
 from governance.policy import Compiled, compile_policy
-from governance.policy.view import build_view, contract_part, grant_part, product_part, run_part
+from governance.policy.view import (
+    View,
+    build_view,
+    contract_part,
+    grant_part,
+    product_part,
+    run_part,
+)
 from meshplatform.errors import PlatformError
 from products.models import ContractVersion, DataProduct, Grant, Run
 
@@ -78,7 +85,7 @@ def enabled_policies() -> list[Policy]:
     return list(Policy.objects.filter(enabled=True).select_related("domain"))
 
 
-def views_of(products: list[DataProduct], now: datetime) -> dict[int, dict[str, Any]]:
+def views_of(products: list[DataProduct], now: datetime) -> dict[int, View]:
     """The policy view of each product, in a fixed number of queries.
 
     `products` come from `for_policies()` (annotated with their latest run and last publish).
@@ -184,7 +191,7 @@ def judge(
     *,
     now: datetime | None = None,
     policies: list[Policy] | None = None,
-    views: dict[int, dict[str, Any]] | None = None,
+    views: dict[int, View] | None = None,
 ) -> list[Verdict]:
     """Every verdict of the policies that apply to `products` at `moment`."""
     now = now or timezone.now()
@@ -227,26 +234,23 @@ def record(
     now = now or timezone.now()
     if not verdicts:
         return 0
-    pairs = Q()
-    product_ids = {v.product.pk for v in verdicts}
+    # Tuples, not model instances: a sweep compares 300,000 of them (2.6 s as instances).
     current = {
-        (e.policy_id, e.product_id): e
-        for e in Evaluation.objects.filter(current=True, product_id__in=product_ids).only(
-            "policy_id", "product_id", "policy_version", "passed", "waived", "message"
+        (policy, product): (pk, state)
+        for pk, policy, product, *state in Evaluation.objects.filter(
+            current=True, product_id__in={v.product.pk for v in verdicts}
+        ).values_list(
+            "pk", "policy_id", "product_id", "policy_version", "passed", "waived", "message"
         )
     }
+    replaced: list[int] = []
     fresh = []
     for v in verdicts:
-        old = current.get((v.policy.pk, v.product.pk))
-        if (
-            only_changes
-            and old is not None
-            and (old.policy_version, old.passed, old.waived, old.message)
-            == (v.policy.version, v.passed, v.waived, v.message)
-        ):
+        pk, state = current.get((v.policy.pk, v.product.pk), (None, None))
+        if only_changes and state == [v.policy.version, v.passed, v.waived, v.message]:
             continue
-        if old is not None:
-            pairs |= Q(pk=old.pk)
+        if pk is not None:
+            replaced.append(pk)
         fresh.append(
             Evaluation(
                 policy=v.policy,
@@ -263,8 +267,8 @@ def record(
             )
         )
     with transaction.atomic():
-        if pairs:
-            Evaluation.objects.filter(pairs).update(current=False)
+        if replaced:
+            Evaluation.objects.filter(pk__in=replaced).update(current=False)
         Evaluation.objects.bulk_create(fresh, batch_size=2000)
     return len(fresh)
 

@@ -16,6 +16,7 @@ from typing import Any
 import cel
 
 from governance.policy.builtins import BUILTINS, Outcome
+from governance.policy.view import View
 from meshplatform.errors import Invalid
 
 MOMENTS = ("change", "run", "sweep")  # registration/CI, a run before publish, the periodic sweep
@@ -164,7 +165,7 @@ def _cel(rule: dict[str, Any], target: dict[str, Any]) -> Compiled:
         moments -= {"change", "run"}
 
     def check(view: dict[str, Any]) -> Outcome:
-        result = program.execute(view)
+        result = program.execute(view.for_cel() if isinstance(view, View) else view)
         if not isinstance(result, bool):
             return Outcome(False, f"The expression gave {type(result).__name__}, not a boolean.")
         return Outcome(result, "The expression holds." if result else str(message))
