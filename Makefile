@@ -60,6 +60,7 @@ bench-venv: $(BENCH_STAMP)
 
 bench: $(STAMP) $(BENCH_STAMP)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python benchmarks/catalog_api.py
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python benchmarks/policy_sweep.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} $(BIN)/python benchmarks/run_latency.py
 	$(BENCH_VENV)/bin/python benchmarks/contract_engine.py
