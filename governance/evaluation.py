@@ -328,3 +328,13 @@ def gate_run(run: Run, *, rows_read: int, rows_written: int, rows_quarantined: i
     verdicts = judge([product], Evaluation.Moment.RUN, now=now, views=views)
     record(verdicts, Evaluation.Moment.RUN, now=now, run=run)
     return [f"policy {v.policy}: {v.message}" for v in verdicts if v.blocks]
+
+
+def failing_warnings(product: DataProduct) -> list[str]:
+    """What a portal page says after a change went through despite warnings."""
+    failing = (
+        Evaluation.objects.filter(product=product, current=True, passed=False, waived=False)
+        .select_related("policy")
+        .order_by("policy__slug")
+    )
+    return [f"Warning from policy {e.policy.title}: {e.message}" for e in failing]

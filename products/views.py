@@ -24,8 +24,10 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from domains.models import Domain
-from domains.permissions import can_edit_products
+from domains.models import Domain, Role
+from domains.permissions import can_edit_products, is_admin, role_in
+from governance.evaluation import failing_warnings
+from governance.models import Evaluation
 from meshplatform.errors import Forbidden, NotFound, PlatformError
 from products import access, notify
 from products.contracts import diff_contracts
@@ -51,7 +53,7 @@ from products.services import change_status, publish_contract, register_product
 from products.tables import output_ports
 
 PAGE_SIZE = 25
-TABS = ("contract", "versions", "access")
+TABS = ("contract", "versions", "access", "compliance")
 RECENT_GRANTS = 100
 TRANSITION_VERBS = {
     Status.ACTIVE: "Activate",
@@ -116,6 +118,15 @@ def product_detail(request: HttpRequest, domain: str, product: str) -> HttpRespo
     }
     if tab == "access":
         context.update(access_context(request, item))
+    if tab == "compliance":
+        context["verdicts"] = (
+            Evaluation.objects.filter(product=item, current=True)
+            .select_related("policy__domain")
+            .order_by("passed", "waived", "policy__slug")
+        )
+        context["asks_waivers"] = (
+            is_admin(request.user) or role_in(request.user, item.domain) == Role.OWNER
+        )
     if tab == "versions":
         versions = list(
             item.contracts.select_related("published_by").defer("document", "normalized")
@@ -139,7 +150,13 @@ def product_status(request: HttpRequest, domain: str, product: str) -> HttpRespo
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{item.address} is now {item.get_status_display().lower()}.")
+        warn_about_policies(request, item)
     return redirect(product_url(item))
+
+
+def warn_about_policies(request: HttpRequest, item: DataProduct) -> None:
+    for text in failing_warnings(item):
+        messages.warning(request, text)
 
 
 @login_required
@@ -159,6 +176,7 @@ def product_register(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, f"Registered {product.address}. Publish its contract to activate it."
             )
+            warn_about_policies(request, product)
             return redirect(product_url(product))
     context = {"section": "catalog", "form": form, "domains": domains}
     return render(
@@ -187,6 +205,7 @@ def contract_publish(request: HttpRequest, domain: str, product: str) -> HttpRes
             form = ContractForm({"document": document})
         else:
             messages.success(request, f"Published version {version.version} of {item.address}.")
+            warn_about_policies(request, item)
             if version.breaking_changes:
                 audience = notify.breaking_change_audience(item)
                 messages.info(

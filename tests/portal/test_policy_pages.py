@@ -94,3 +94,25 @@ def test_owner_asks_for_a_waiver_and_the_council_approves_it(client, people) -> 
     client.post(f"/governance/waivers/{waiver.pk}/decide/", {"decision": "approve"})
     assert Waiver.objects.get().status == Waiver.Status.APPROVED
     assert Evaluation.objects.get(product=people.internal, current=True).waived
+
+
+def test_the_product_compliance_tab_and_warnings_after_a_portal_change(client, people) -> None:
+    services.create_policy(
+        actor=people.governance, domain=None, slug="described", title="Described",
+        description="Describe the product in at least 30 characters.", severity="warning",
+        rule={"builtin": "owner_and_description", "params": {"minLength": 30}},
+    )  # fmt: skip
+    client.force_login(people.engineer)
+    response = client.post(
+        "/products/new/",
+        {"domain": "sales", "slug": "returns", "title": "Returns", "description": "Short.",
+         "classification": "internal", "tags": ""},
+        follow=True,
+    )  # fmt: skip
+    page = response.content.decode()
+    assert "Warning from policy Described" in page
+    tab = client.get("/p/sales/returns/?tab=compliance").content.decode()
+    assert "failed" in tab and "How to comply: Describe the product" in tab
+    assert "Ask for a waiver" not in tab  # engineers do not ask; owners do
+    client.force_login(people.owner)
+    assert "Ask for a waiver" in client.get("/p/sales/returns/?tab=compliance").content.decode()
