@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -156,6 +156,32 @@ class ProductCompliance(generics.ListAPIView):
             Evaluation.objects.filter(product=product, current=True)
             .select_related("policy__domain", "product__domain")
             .order_by("passed", "waived", "policy__slug")
+        )
+
+
+@extend_schema(
+    tags=["governance"],
+    parameters=[
+        OpenApiParameter("domain", str, description="A domain's slug."),
+        OpenApiParameter("policy", str, description="A policy's slug."),
+        OpenApiParameter("state", str, enum=["failing", "waived", "passing"]),
+    ],
+)
+class EvaluationList(generics.ListAPIView):
+    """Current verdicts you may see (the council: all), failures first; the dashboard's
+    drill-down."""
+
+    serializer_class = EvaluationSerializer
+
+    def get_queryset(self) -> QuerySet[Evaluation]:
+        if getattr(self, "swagger_fake_view", False):
+            return Evaluation.objects.none()
+        params = self.request.query_params
+        return dashboard.verdicts_for(
+            self.request.user,
+            domain=params.get("domain", ""),
+            policy=params.get("policy", ""),
+            state=params.get("state", ""),
         )
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
         api.ProductCompliance.as_view(),
         name="api-product-compliance",
     ),
+    path("evaluations/", api.EvaluationList.as_view(), name="api-evaluation-list"),
     path("waivers/", api.WaiverList.as_view(), name="api-waiver-list"),
     path("waivers/<int:pk>/decision/", api.WaiverDecision.as_view(), name="api-waiver-decision"),
     path("governance/dashboard/", api.Dashboard.as_view(), name="api-dashboard"),

@@ -188,3 +188,24 @@ def _as_dict(score: Score) -> dict[str, Any]:
         "failing": score.failing,
         "judged": score.judged,
     }
+
+
+def verdicts_for(user: Any, *, domain: str = "", policy: str = "", state: str = "") -> Any:
+    """Current verdicts `user` may see, filtered as the dashboard's drill-down asks:
+    by domain slug, policy slug and state (`failing`, `waived`, `passing`); failures first."""
+    verdicts = Evaluation.objects.filter(current=True).select_related(
+        "policy__domain", "product__domain"
+    )
+    if not sees_everything(user):
+        verdicts = verdicts.filter(domain__in=domains_for(user))
+    if domain:
+        verdicts = verdicts.filter(domain__slug=domain)
+    if policy:
+        verdicts = verdicts.filter(policy__slug=policy)
+    if state == "failing":
+        verdicts = verdicts.exclude(COMPLIANT)
+    elif state == "waived":
+        verdicts = verdicts.filter(waived=True)
+    elif state == "passing":
+        verdicts = verdicts.filter(passed=True)
+    return verdicts.order_by("passed", "product__domain__slug", "product__slug", "policy__slug")

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET
 from domains.models import Role
 from domains.permissions import roles_of, sees_everything
 from governance import dashboard
-from governance.models import Evaluation
 
 CHART_WIDTH, BAR_HEIGHT, TREND_HEIGHT = 560, 28, 160
 
@@ -70,21 +69,8 @@ def _trend(points: list[dict[str, Any]]) -> dict[str, Any]:
 def compliance_list(request: HttpRequest) -> HttpResponse:
     """The verdicts behind a dashboard figure: by domain, policy and state."""
     user: Any = request.user
-    verdicts = Evaluation.objects.filter(current=True).select_related(
-        "policy__domain", "product__domain"
-    )
-    if not sees_everything(user):
-        verdicts = verdicts.filter(domain__in=dashboard.domains_for(user))
     filters = {key: request.GET.get(key, "") for key in ("domain", "policy", "state")}
-    if filters["domain"]:
-        verdicts = verdicts.filter(domain__slug=filters["domain"])
-    if filters["policy"]:
-        verdicts = verdicts.filter(policy__slug=filters["policy"])
-    if filters["state"] == "failing":
-        verdicts = verdicts.exclude(dashboard.COMPLIANT)
-    elif filters["state"] == "waived":
-        verdicts = verdicts.filter(waived=True)
-    verdicts = verdicts.order_by("passed", "product__domain__slug", "product__slug", "policy__slug")
+    verdicts = dashboard.verdicts_for(user, **filters)
     page = Paginator(verdicts, 50).get_page(request.GET.get("page"))
     owned = {pk for pk, role in roles_of(user).items() if role == Role.OWNER}
     context = {"section": "governance", "page": page, "filters": filters, "owned": owned}

@@ -157,3 +157,28 @@ def test_dashboard_figures_are_scoped_and_constant_in_queries(client_for, people
     outsider = client_for("outsider").get(f"{API}/governance/dashboard/").json()
     assert [d["domain"] for d in outsider["domains"]] == ["hr"]
     assert council["trend"][-1]["day"] == timezone.now().date().isoformat()
+
+
+def test_evaluations_are_scoped_filtered_and_constant_in_queries(client_for, people) -> None:
+    client_for("governance").post(
+        f"{API}/policies/", {**BODY, "severity": "warning"}, format="json"
+    )
+    DataProduct.objects.update(description="")
+    sweep()
+    council = client_for("governance")
+    council.get(f"{API}/evaluations/")
+    with CaptureQueriesContext(connection) as few:
+        everything = council.get(f"{API}/evaluations/?state=failing").json()
+    assert {row["product"] for row in everything["results"]} == {
+        product.address for product in DataProduct.objects.exclude(status="retired")
+    }
+    for n in range(20):
+        ProductFactory(domain=people.hr, slug=f"p{n}", description="")
+    sweep()
+    with CaptureQueriesContext(connection) as many:
+        council.get(f"{API}/evaluations/?state=failing")
+    assert len(many) == len(few)
+    mine = client_for("viewer").get(f"{API}/evaluations/?state=failing").json()["results"]
+    assert {row["product"].split("/")[0] for row in mine} == {"sales"}
+    none = client_for("viewer").get(f"{API}/evaluations/?domain=hr").json()["results"]
+    assert none == []
