@@ -288,6 +288,10 @@ def collecting() -> Iterator[dict[tuple[int, int], Verdict]]:
 def enforce_change(product: DataProduct) -> list[Verdict]:
     """Judge a product as it now stands in this transaction (registered, changed, a contract
     published, a pipeline set): PolicyFailed on a blocking failure, else record the verdicts.
+
+    A change may not make things worse: a blocking policy the product already failed before
+    it does not refuse it, so a team fixes one failure at a time (and can always retire).
+    Its runs stay held until it complies.
     """
     product = for_policies(DataProduct.objects.filter(pk=product.pk)).get()
     verdicts = judge([product], Evaluation.Moment.CHANGE)
@@ -295,7 +299,12 @@ def enforce_change(product: DataProduct) -> list[Verdict]:
     if found is not None:
         found.update({(v.policy.pk, v.product.pk): v for v in verdicts})
         return verdicts
-    blocking = [v for v in verdicts if v.blocks]
+    already = set(
+        Evaluation.objects.filter(product=product, current=True, passed=False).values_list(
+            "policy_id", flat=True
+        )
+    )
+    blocking = [v for v in verdicts if v.blocks and v.policy.pk not in already]
     if blocking:
         raise policy_failed(blocking)
     record(verdicts, Evaluation.Moment.CHANGE)

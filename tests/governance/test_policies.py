@@ -127,7 +127,7 @@ def test_a_domain_policy_applies_only_to_its_domain(people) -> None:
         )
 
 
-def test_an_approved_waiver_lets_the_change_through_until_it_expires(people) -> None:
+def test_an_approved_waiver_excuses_the_product_until_it_expires(people) -> None:
     product = ProductFactory(domain=people.sales, slug="returns", description="")
     rule = policy(people.governance)
     with pytest.raises(Forbidden):
@@ -145,9 +145,12 @@ def test_an_approved_waiver_lets_the_change_through_until_it_expires(people) -> 
     current = Evaluation.objects.get(product=product, current=True)
     assert not current.passed and current.waived
     products.update_product(product=product, actor=people.engineer, title="Returns (all)")
+    assert Evaluation.objects.get(product=product, current=True).waived
     Waiver.objects.filter(pk=waiver.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    with pytest.raises(PolicyFailed):
-        products.update_product(product=product, actor=people.engineer, title="Returns again")
+    # Ended: the next judgement no longer excuses it (its runs are held again).
+    products.update_product(product=product, actor=people.engineer, title="Returns again")
+    current = Evaluation.objects.get(product=product, current=True)
+    assert not current.passed and not current.waived
     assert AuditEvent.objects.filter(action="waiver.approved").count() == 1
 
 
@@ -238,3 +241,21 @@ def test_the_sweep_ends_waivers_that_ran_out_once_and_audits_it(people) -> None:
     assert not Evaluation.objects.get(product=product, current=True).waived
     services.sweep(now=timezone.now() + timedelta(days=3))
     assert AuditEvent.objects.filter(action="waiver.expired").count() == 1
+
+
+def test_a_product_already_failing_is_fixed_one_policy_at_a_time_but_never_made_worse(
+    people,
+) -> None:
+    product = ProductFactory(
+        domain=people.sales, slug="returns", description="", owner=people.engineer
+    )
+    policy(people.governance)  # fails: no description
+    policy(people.governance, slug="tagged", rule={"cel": "size(product.tags) > 0"})  # fails too
+    # Fixing one of the two goes through although the other still fails.
+    products.update_product(product=product, actor=people.engineer, description="x" * 40)
+    assert Evaluation.objects.get(product=product, policy__slug="described", current=True).passed
+    # Breaking the one that now passes is refused.
+    with pytest.raises(PolicyFailed):
+        products.update_product(product=product, actor=people.engineer, description="short")
+    # Retiring is never refused.
+    products.change_status(product=product, status="retired", actor=people.engineer)
