@@ -182,3 +182,41 @@ def test_evaluations_are_scoped_filtered_and_constant_in_queries(client_for, peo
     assert {row["product"].split("/")[0] for row in mine} == {"sales"}
     none = client_for("viewer").get(f"{API}/evaluations/?domain=hr").json()["results"]
     assert none == []
+
+
+READS = ["policies/", "evaluations/", "waivers/", "governance/dashboard/",
+         "products/sales/orders/compliance/"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", READS)
+@pytest.mark.parametrize("who", ["anonymous", *ACTORS])
+def test_every_signed_in_actor_reads_governance_and_anonymous_does_not(
+    client_for, who, path
+) -> None:
+    response = client_for(who).get(f"{API}/{path}")
+    assert response.status_code == (401 if who == "anonymous" else 200)
+
+
+@pytest.mark.parametrize("who", ["anonymous", *ACTORS])
+def test_who_tries_drafts_and_decides_waivers(client_for, people, who) -> None:
+    pk = (
+        client_for("governance")
+        .post(f"{API}/policies/", {**BODY, "severity": "warning"}, format="json")
+        .json()["id"]
+    )
+    waiver = client_for("owner").post(
+        f"{API}/waivers/",
+        {"policy": pk, "product": "sales/orders", "reason": "Docs rewrite.",
+         "until": (timezone.now() + timedelta(days=5)).isoformat()},
+        format="json",
+    ).json()["id"]  # fmt: skip
+    council = who in {"governance", "admin"}
+    tried = client_for(who).post(f"{API}/policies/try/", {"rule": DESCRIBED}, format="json")
+    assert tried.status_code == {"anonymous": 401}.get(who, 200 if council else 403)
+    decided = client_for(who).post(
+        f"{API}/waivers/{waiver}/decision/", {"approve": False}, format="json"
+    )
+    # Outsiders do not see sales' waivers at all: 404, as for anything they cannot see.
+    expected = {"anonymous": 401, "outsider": 404}.get(who, 200 if council else 403)
+    assert decided.status_code == expected
+    assert Waiver.objects.get(pk=waiver).status == ("denied" if council else "requested")
