@@ -35,10 +35,16 @@ class Commit:
 
 
 def storage_options(uri: str) -> dict[str, str] | None:
-    """Object-store settings from the standard AWS_* variables (delta-rs reads the rest)."""
+    """Object-store settings from the standard AWS_* variables (delta-rs reads the rest).
+
+    On S3 a commit is a put-if-absent of the next log file (`If-None-Match: *`): of two
+    writers that read the same version, the store lets one through and the other retries or
+    fails with CommitFailedError. AWS S3, MinIO, R2 and moto honour it; a store that does not
+    cannot hold a lake that more than one worker writes to.
+    """
     if not uri.startswith("s3://"):
         return None
-    options = {"conditional_put": "etag"} if os.environ.get("AWS_ENDPOINT_URL") else {}
+    options = {"conditional_put": "etag"}
     if os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://"):
         options["allow_http"] = "true"
     return options
