@@ -264,9 +264,29 @@ SECRETS_KEY = env_str("SECRETS_KEY", "")
 NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL", "")
 NOTIFY_WEBHOOK_SECRET = env_str("NOTIFY_WEBHOOK_SECRET", "")
 
+# --- Logs ----------------------------------------------------------------------------------
+# `json`: one object a line with trace and run ids, for a log pipeline (the default with a
+# real broker); `text` for people (DEBUG, and the embedded mode `make run` starts).
+LOG_FORMAT = env_str(
+    "LOG_FORMAT",
+    "text" if DEBUG or CELERY_BROKER_URL.startswith("filesystem://") else "json",
+)
+if LOG_FORMAT not in ("json", "text"):
+    raise ValueError(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"run_context": {"()": "meshplatform.logs.RunContextFilter"}},
+    "formatters": {
+        "json": {"()": "meshplatform.logs.JsonFormatter"},
+        "text": {"()": "meshplatform.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["run_context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from governance.evaluation import gate_run
 from governance.services import rejudge
-from meshplatform import lineage
+from meshplatform import lineage, logs, telemetry
 from meshplatform.keys import secrets_key
 from meshplatform.pipeline import runtime
 from meshplatform.pipeline.errors import SourceUnavailable, StepFailed
@@ -42,14 +42,20 @@ STALLED_AFTER = timedelta(minutes=5)  # without a heartbeat, a running run's wor
 
 
 class _Progress:
-    """Writes a run's stage and row counts to its row as the runtime reports them."""
+    """Writes a run's stage and row counts to its row as the runtime reports them, and traces
+    each stage as a span (a child of the task's) with the rows counted when it ended."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
         self.stages: list[dict[str, Any]] = list(run.stages)
         self._written = 0.0
+        self.counts = {"mesh.rows_read": 0, "mesh.rows_quarantined": 0}
+        self._spans = telemetry.StageSpans(
+            {"mesh.product": run.product.address, "mesh.run_id": run.pk}
+        )
 
     def stage(self, name: str) -> None:
+        self._spans.start(name, ending=self.counts)
         now = timezone.now().isoformat()
         if self.stages and self.stages[-1].get("finished_at") is None:
             self.stages[-1]["finished_at"] = now
@@ -57,6 +63,7 @@ class _Progress:
         Run.objects.filter(pk=self.run.pk).update(stage=name, stages=self.stages)
 
     def progress(self, rows_read: int, rows_quarantined: int) -> None:
+        self.counts = {"mesh.rows_read": rows_read, "mesh.rows_quarantined": rows_quarantined}
         if time.monotonic() - self._written < PROGRESS_SECONDS:
             return
         self._written = time.monotonic()
@@ -64,7 +71,8 @@ class _Progress:
             rows_read=rows_read, rows_quarantined=rows_quarantined
         )
 
-    def close(self) -> list[dict[str, Any]]:
+    def close(self, error: str | None = None) -> list[dict[str, Any]]:
+        self._spans.end(self.counts, error)
         if self.stages and self.stages[-1].get("finished_at") is None:
             self.stages[-1]["finished_at"] = timezone.now().isoformat()
         return self.stages
@@ -138,6 +146,25 @@ def _finish(run: Run, status: str, **fields: Any) -> None:
     Run.objects.filter(pk=run.pk).update(**fields)
     for name, value in fields.items():
         setattr(run, name, value)
+    if status != Run.Status.QUEUED:
+        _measure(run, status, read=fields.get("rows_read", 0),
+                 written=fields.get("rows_written", 0),
+                 quarantined=fields.get("rows_quarantined", 0))  # fmt: skip
+
+
+def _measure(
+    run: Run, status: str, *, read: int = 0, written: int = 0, quarantined: int = 0
+) -> None:
+    """The run's end in the metrics (by status, with its duration and rows)."""
+    started, finished = run.started_at, run.finished_at
+    telemetry.record_run(
+        status=status,
+        product=run.product.address,
+        duration=(finished - started).total_seconds() if started and finished else None,
+        read=read,
+        written=written,
+        quarantined=quarantined,
+    )
 
 
 def execute_run(run_id: int) -> Run | None:
@@ -147,8 +174,20 @@ def execute_run(run_id: int) -> Run | None:
     run = _claim(run_id)
     if run is None:
         return None
-    with _Heartbeat(run):
-        return _attempt(run)
+    trace_id = telemetry.current_trace_id()
+    if trace_id and trace_id != run.trace_id:  # started where tracing was off: this trace
+        Run.objects.filter(pk=run.pk).update(trace_id=trace_id)
+        run.trace_id = trace_id
+    address = run.product.address
+    telemetry.annotate_current_span({"mesh.product": address, "mesh.run_id": run.pk})
+    with (
+        _Heartbeat(run),
+        logs.run_context(run_id=run.pk, product=address, trace_id=run.trace_id),
+    ):
+        logger.info("run %s of %s: attempt %s", run.pk, address, run.attempts)
+        _attempt(run)
+        logger.info("run %s of %s: %s", run.pk, address, run.status)
+        return run
 
 
 def _attempt(run: Run) -> Run:
@@ -157,6 +196,17 @@ def _attempt(run: Run) -> Run:
     outputs: list[lineage.Dataset] = []
     emitter: lineage.LineageEmitter | None = None
     run_uuid = lineage.run_uuid(product.address, run.pk)
+
+    def gate(checked: runtime.Outcome) -> list[str]:
+        reasons = gate_run(
+            run,
+            rows_read=checked.rows_read,
+            rows_written=checked.rows_written,
+            rows_quarantined=checked.rows_quarantined,
+        )
+        telemetry.record_policy_failures(product=product.address, count=len(reasons))
+        return reasons
+
     try:
         emitter = lineage.LineageEmitter(lineage.config_from_env(settings.LINEAGE_DIR))
         spec = spec_of(product)
@@ -184,28 +234,24 @@ def _attempt(run: Run) -> Run:
             progress,
             extractors={"redisStream": _redis_extractor(product)},
             fallback_watermark=_last_watermark(run),
-            gate=lambda checked: gate_run(
-                run,
-                rows_read=checked.rows_read,
-                rows_written=checked.rows_written,
-                rows_quarantined=checked.rows_quarantined,
-            ),
+            gate=gate,
         )
         _acknowledge(run, outcome)
+        progress.counts["mesh.rows_written"] = outcome.rows_written
         progress.stage(Run.Stage.LINEAGE)
         _emit(emitter, run_uuid, product.address, outputs, outcome)
         _record(run, outcome, progress.close())
     except (SourceUnavailable, OperationalError, InterfaceError) as error:
         # A source, or the platform's own database (a restart), did not answer: retried.
         # Nothing was committed unless the commit itself went through, which the retry finds.
-        progress.close()
+        progress.close(error=type(error).__name__)
         try:
             _finish(run, Run.Status.QUEUED, stage=Run.Stage.QUEUED, error=f"Retrying: {error}")
         except (OperationalError, InterfaceError):
             connection.close()  # still down: the retry's claim takes the run as it is
         raise SourceUnavailable(str(error)) from error
     except StepFailed as error:
-        _finish(run, Run.Status.FAILED, error=str(error), stages=progress.close())
+        _finish(run, Run.Status.FAILED, error=str(error), stages=progress.close(str(error)))
         if emitter is not None:
             emitter.fail(run_uuid, product.address, [], outputs, error=str(error))
     except Exception as error:
@@ -214,7 +260,7 @@ def _attempt(run: Run) -> Run:
             run,
             Run.Status.ERRORED,
             error=f"The platform failed running it ({type(error).__name__}); it is logged.",
-            stages=progress.close(),
+            stages=progress.close(type(error).__name__),
         )
         if emitter is not None:
             emitter.fail(run_uuid, product.address, [], outputs, error=type(error).__name__)
@@ -298,13 +344,15 @@ def _last_watermark(run: Run) -> dict[str, Any]:
 
 def give_up(run_id: int, error: str) -> None:
     """The task ran out of retries for a source that stayed down."""
-    Run.objects.filter(pk=run_id, status__in=Run.ACTIVE).update(
+    ended = Run.objects.filter(pk=run_id, status__in=Run.ACTIVE).update(
         status=Run.Status.ERRORED,
         stage=Run.Stage.DONE,
         finished_at=timezone.now(),
         error=f"Gave up: {error}",
     )
     run = Run.objects.select_related("product__domain").get(pk=run_id)
+    if ended:
+        _measure(run, Run.Status.ERRORED)
     _follow_up(run)
 
 
@@ -326,6 +374,8 @@ def reap_stalled_runs(now: datetime | None = None) -> int:
         )
         if ended:
             count += 1
+            run.finished_at = now
+            _measure(run, Run.Status.ERRORED)
             _follow_up(run)
     return count
 

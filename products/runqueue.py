@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from meshplatform import telemetry
 from meshplatform.celery import app
 from products.models import DataProduct, Provisioning, Run
 
@@ -36,8 +37,12 @@ class RunBusy(Exception):
 def queue_for(product: DataProduct) -> str:
     """Runs of a domain go to `runs.<domain>` when RUN_QUEUE_PER_DOMAIN is on."""
     if settings.RUN_QUEUE_PER_DOMAIN:
-        return f"runs.{product.domain.slug}"
+        return domain_queue(product.domain.slug)
     return str(app.conf.task_default_queue)
+
+
+def domain_queue(slug: str) -> str:
+    return f"runs.{slug}"
 
 
 def start_run(
@@ -58,9 +63,9 @@ def start_run(
             run = Run.objects.create(
                 product=product,
                 trigger=trigger,
-                # Correlates the run's logs and lineage events; OpenTelemetry's trace id
-                # takes its place once tracing is configured.
-                trace_id=uuid.uuid4().hex,
+                # Correlates the run's logs and lineage events: the trace of the request (or
+                # task) that starts it when tracing is on, which the run's task continues.
+                trace_id=telemetry.current_trace_id() or uuid.uuid4().hex,
                 triggered_by=actor if getattr(actor, "pk", None) else None,
                 upstream_run=upstream,
                 queue=queue,
