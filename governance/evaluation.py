@@ -28,6 +28,7 @@ from governance.policy.view import (
     product_part,
     run_part,
 )
+from meshplatform import telemetry
 from meshplatform.errors import PlatformError
 from products.models import ContractVersion, DataProduct, Grant, Run
 
@@ -306,6 +307,9 @@ def enforce_change(product: DataProduct) -> list[Verdict]:
     )
     blocking = [v for v in verdicts if v.blocks and v.policy.pk not in already]
     if blocking:
+        telemetry.record_policy_failures(
+            product=product.address, count=len(blocking), moment="change"
+        )
         raise policy_failed(blocking)
     record(verdicts, Evaluation.Moment.CHANGE)
     return verdicts

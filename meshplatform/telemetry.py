@@ -238,9 +238,10 @@ def record_run(
         rows_quarantined.add(quarantined, by_product)
 
 
-def record_policy_failures(*, product: str, count: int) -> None:
+def record_policy_failures(*, product: str, count: int, moment: str = "run") -> None:
+    """Blocking policy failures: a run held (`run`) or a change refused (`change`)."""
     if count:
-        policy_failures.add(count, {"mesh.product": product})
+        policy_failures.add(count, {"mesh.product": product, "mesh.moment": moment})
 
 
 def observe_queue_depth(depths: Callable[[], Iterable[tuple[str, int]]]) -> None:

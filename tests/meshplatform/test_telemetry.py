@@ -18,6 +18,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from governance import services as governance
+from governance.evaluation import PolicyFailed
 from meshplatform import operate, telemetry
 from meshplatform.celery import app
 from meshplatform.pipeline.errors import SourceUnavailable
@@ -195,22 +197,42 @@ def test_a_run_is_counted_by_status_with_its_rows_and_duration(
     assert run.rows_written + run.rows_quarantined == 3
 
 
+def blocking_policy(people: SimpleNamespace, rule: dict[str, Any]) -> None:
+    governance.create_policy(
+        actor=people.governance, domain=None, slug="gate", title="Gate", severity="blocking",
+        description="A blocking policy for the metrics tests.", rule=rule,
+    )  # fmt: skip
+
+
 def test_a_run_held_by_a_policy_counts_a_policy_failure(
-    people: SimpleNamespace, inbox: Path, monkeypatch: pytest.MonkeyPatch
+    people: SimpleNamespace, inbox: Path
 ) -> None:
     reader = in_memory().reader
     orders = ready_orders(people)
-    (inbox / "orders.csv").write_text("order_id,amount\no-1,10\n")
-    monkeypatch.setattr(jobs, "gate_run", lambda run, **counts: ["policy owner: none set"])
+    (inbox / "orders.csv").write_text("order_id,amount\no-1,10\no-2,abc\n")
+    blocking_policy(people, {"builtin": "quarantine_rate", "params": {"maxPercent": 10}})
     before = (points(reader, "mesh.policy.failures"), points(reader, "mesh.runs"))
 
     run = run_now(orders, people.engineer)
 
     after = (points(reader, "mesh.policy.failures"), points(reader, "mesh.runs"))
     assert run.status == Run.Status.HELD
-    assert delta(before[0], after[0], **{"mesh.product": "sales/orders"}) == 1
+    at_run = {"mesh.product": "sales/orders", "mesh.moment": "run"}
+    assert delta(before[0], after[0], **at_run) == 1
     held = {"mesh.product": "sales/orders", "mesh.run.status": "held"}
     assert delta(before[1], after[1], **held) == 1
+
+
+def test_a_change_refused_by_a_policy_counts_a_policy_failure(people: SimpleNamespace) -> None:
+    reader = in_memory().reader
+    blocking_policy(people, {"cel": "'reviewed' in product.tags"})
+    before = points(reader, "mesh.policy.failures")
+    with pytest.raises(PolicyFailed):
+        services.register_product(
+            domain=people.sales, slug="returns", title="Returns", actor=people.engineer
+        )
+    on_change = {"mesh.product": "sales/returns", "mesh.moment": "change"}
+    assert delta(before, points(reader, "mesh.policy.failures"), **on_change) == 1
 
 
 def test_a_run_given_up_on_is_counted_errored(people: SimpleNamespace, inbox: Path) -> None:
