@@ -8,7 +8,6 @@ runtime, inside tasks, never at import in a worker's parent.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from datetime import datetime, timedelta
@@ -21,14 +20,10 @@ from django.utils import timezone
 from governance.evaluation import gate_run
 from governance.services import rejudge
 from meshplatform import lineage, logs, telemetry
-from meshplatform.keys import secrets_key
 from meshplatform.pipeline import runtime
 from meshplatform.pipeline.errors import SourceUnavailable, StepFailed
-from meshplatform.pipeline.sources import ExtractContext
-from meshplatform.pipeline.sources.redis_stream import extract_redis_stream
-from meshplatform.pipeline.spec import Source
-from meshplatform.secrets import decrypt
-from products.models import Classification, Connection, DataProduct, Provisioning, Run, Status
+from products.models import DataProduct, Provisioning, Run, Status
+from products.run_inputs import extract_context, redis_extractor
 from products.runqueue import RunBusy, start_run
 from products.tables import compiled, output_port, quarantine_uri, spec_of, table_uri
 
@@ -230,9 +225,9 @@ def _attempt(run: Run) -> Run:
                 merge_keys=tuple(validator.plan.primary_key),
                 partition_by=spec.partition_by,
             ),
-            _context_factory(product),
+            extract_context(product),
             progress,
-            extractors={"redisStream": _redis_extractor(product)},
+            extractors={"redisStream": redis_extractor(product)},
             fallback_watermark=_last_watermark(run),
             gate=gate,
         )
@@ -378,55 +373,6 @@ def reap_stalled_runs(now: datetime | None = None) -> int:
             _measure(run, Run.Status.ERRORED)
             _follow_up(run)
     return count
-
-
-def _context_factory(product: DataProduct) -> Any:
-    connections = {c.name: c for c in Connection.objects.filter(domain=product.domain)}
-
-    def connection_url(name: str) -> str:
-        if name not in connections:
-            raise StepFailed(f"The domain has no connection named {name!r}.")
-        return decrypt(connections[name].url_encrypted, secrets_key())
-
-    def product_table(address: str, port: str) -> str:
-        domain, slug = address.split("/")
-        upstream = DataProduct.objects.filter(domain__slug=domain, slug=slug).first()
-        if upstream is None or upstream.status not in (Status.ACTIVE, Status.DEPRECATED):
-            raise StepFailed(f"The input product {address} is not active.")
-        # Checked at every run, not only when the spec was saved: a product reclassified
-        # restricted since must not flow on into another domain's (wider) product.
-        if upstream.classification == Classification.RESTRICTED and (
-            upstream.domain_id != product.domain_id
-        ):
-            raise StepFailed(f"The input product {address} is restricted to its own domain.")
-        return table_uri(domain, slug, port)
-
-    # Each domain reads under its own folder of every root: sales cannot read hr's files.
-    own = product.domain.slug
-    roots = [os.path.join(root, own) for root in settings.PIPELINE_FILE_ROOTS]
-    prefixes = [f"{prefix.rstrip('/')}/{own}/" for prefix in settings.PIPELINE_S3_PREFIXES]
-
-    def make(source: Source, previous: Any) -> ExtractContext:
-        return ExtractContext(
-            previous=previous,
-            file_roots=roots,
-            s3_prefixes=prefixes,
-            connection_url=connection_url,
-            product_table=product_table,
-        )
-
-    return make
-
-
-def _redis_extractor(product: DataProduct) -> Any:
-    # One consumer group per product and a fixed consumer name, so that a retried run reads
-    # the entries an earlier attempt read but never acknowledged.
-    def extract(options: dict[str, Any], ctx: ExtractContext) -> Any:
-        return extract_redis_stream(
-            options, ctx, group=f"mesh-product-{product.pk}", consumer="mesh"
-        )
-
-    return extract
 
 
 def _trigger_downstream(run: Run) -> None:
