@@ -23,9 +23,9 @@ from governance.evaluation import PolicyFailed
 from meshplatform import operate, telemetry
 from meshplatform.celery import app
 from meshplatform.pipeline.errors import SourceUnavailable
-from products import jobs, provisioning, runs, services
-from products.models import DataProduct, Run, Status
-from tests.factories import odcs_document
+from products import jobs, runs, services
+from products.models import DataProduct, Run
+from tests.products.test_run_jobs import ready, run_now
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,21 +144,8 @@ def inbox(tmp_path: Path, settings: Any) -> Path:
 
 
 def ready_orders(people: SimpleNamespace) -> DataProduct:
-    product = people.internal
-    services.publish_contract(product=product, document=odcs_document(), actor=people.engineer)
-    DataProduct.objects.filter(pk=product.pk).update(
-        status=Status.ACTIVE, pipeline={"inputs": [{"name": "orders", "files": {"path": "*.csv"}}]}
-    )
-    provisioning.provision_product(product.pk)
-    product.refresh_from_db()
-    return product
-
-
-def run_now(product: DataProduct, actor: Any) -> Run:
-    run = runs.trigger_run(product=product, actor=actor)
-    jobs.execute_run(run.pk)
-    run.refresh_from_db()
-    return run
+    pipeline = {"inputs": [{"name": "orders", "files": {"path": "*.csv"}}]}
+    return ready(people.internal, people.engineer, pipeline)
 
 
 def delta(before: dict[Any, Any], after: dict[Any, Any], **attributes: Any) -> Any:
