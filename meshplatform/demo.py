@@ -20,6 +20,8 @@ from domains.models import GOVERNANCE_GROUP, Domain, Membership
 from governance.dashboard import snapshot_scores
 from governance.models import Policy
 from governance.services import create_policy
+from products.access import decide_request, request_access
+from products.models import DataProduct, Grant
 from products.productcode import apply_files
 
 DEMO_PASSWORD = "mesh-demo-2026"
@@ -249,6 +251,14 @@ def load_demo() -> list[str]:
         changes += apply_files(files=demo_files(spec), actor=admin).changes
     if write_demo_orders():
         changes.append("sales/orders: a day of orders in the inbox, to run (Run now)")
+    # finance/revenue-daily is built on sales/orders: its owner holds a grant on it.
+    orders = DataProduct.objects.get(domain__slug="sales", slug="orders")
+    felix = User.objects.get(username="felix")
+    if not Grant.objects.filter(product=orders, consumer=felix, revoked_at=None).exists():
+        purpose = "Daily revenue per channel (finance/revenue-daily)."
+        asked = request_access(product=orders, port="main", actor=felix, purpose=purpose)
+        decide_request(access_request=asked, approve=True, actor=User.objects.get(username="sam"))
+        changes.append("finance: felix granted access to sales/orders")
     grace = User.objects.get(username="grace")
     for slug, title, severity, rule, why in POLICIES:
         if not Policy.objects.filter(slug=slug, domain=None).exists():

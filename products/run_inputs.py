@@ -17,6 +17,7 @@ from meshplatform.pipeline.sources import ExtractContext
 from meshplatform.pipeline.sources.redis_stream import extract_redis_stream
 from meshplatform.pipeline.spec import Source
 from meshplatform.secrets import decrypt
+from products.data import AccessRequired, read_masking
 from products.models import Classification, Connection, DataProduct, Status
 from products.tables import table_uri
 
@@ -42,6 +43,8 @@ def extract_context(product: DataProduct) -> Any:
             upstream.domain_id != product.domain_id
         ):
             raise StepFailed(f"The input product {address} is restricted to its own domain.")
+        if upstream.domain_id != product.domain_id:
+            _require_clearing_grant(product, upstream, port)
         return table_uri(domain, slug, port)
 
     # Each domain reads under its own folder of every root: sales cannot read hr's files.
@@ -59,6 +62,28 @@ def extract_context(product: DataProduct) -> Any:
         )
 
     return make
+
+
+def _require_clearing_grant(product: DataProduct, upstream: DataProduct, port: str) -> None:
+    """Another domain's product flows in only under a grant its reader's owner holds, clearing
+    every column: a pipeline reads whole columns, and a masked one would be quietly wrong in
+    what it builds (and readable there by people the grant was not given to)."""
+    owner = product.owner
+    try:
+        masking = read_masking(owner, upstream, port) if owner is not None else None
+    except AccessRequired:
+        masking = None
+    if masking is None:
+        raise StepFailed(
+            f"{product.address} reads {upstream.address}:{port} without access: its owner "
+            f"({owner.username if owner else 'none'}) must be granted access to it."
+        )
+    if masking.masked:
+        hidden = sorted(name for name, how in masking.columns.items() if how) or ["its columns"]
+        raise StepFailed(
+            f"The grant on {upstream.address}:{port} does not clear {', '.join(hidden)}: "
+            "a pipeline reads whole columns, so its owner needs a grant clearing them all."
+        )
 
 
 def redis_extractor(product: DataProduct) -> Any:

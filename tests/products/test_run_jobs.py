@@ -14,9 +14,9 @@ from django.utils import timezone
 from meshplatform.errors import Invalid
 from meshplatform.pipeline import runtime
 from meshplatform.pipeline.spec import parse_pipeline
-from products import jobs, provisioning, runs, services
+from products import access, jobs, provisioning, runs, services
 from products.models import DataProduct, Run, Status
-from tests.factories import odcs_document
+from tests.factories import ORDER_FIELDS, ProductFactory, odcs_document
 
 
 @pytest.fixture
@@ -123,3 +123,41 @@ def test_a_cron_that_never_fires_is_refused() -> None:
     assert refused.value.fields == {
         "pipeline.schedule.cron": "This schedule never fires (no such date)."
     }
+
+
+def test_another_domains_product_flows_in_only_under_a_grant_clearing_its_columns(
+    people: SimpleNamespace, inbox: Path
+) -> None:
+    (inbox / "sales" / "orders.csv").write_text("order_id,amount,note\no-1,10,first\n")
+    orders = ready(people.internal, people.engineer, {
+        "inputs": [{"name": "orders", "files": {"path": "*.csv"}}],
+    })  # fmt: skip
+    assert run_now(orders, people.engineer).status == Run.Status.SUCCEEDED
+    leave = ProductFactory(domain=people.hr, slug="leave", owner=people.outsider)
+    leave = ready(leave, people.outsider, {
+        "inputs": [{"name": "o", "product": {"address": "sales/orders"}}],
+        "load": {"mode": "overwrite"},
+    })  # fmt: skip
+
+    refused = run_now(leave, people.outsider)
+    assert refused.status == Run.Status.FAILED
+    assert "without access: its owner (oscar) must be granted access" in refused.error
+
+    asked = access.request_access(
+        product=orders, port="default", purpose="Leave planning", actor=people.outsider
+    )
+    access.decide_request(access_request=asked, approve=True, actor=people.owner)
+    assert run_now(leave, people.outsider).status == Run.Status.SUCCEEDED
+
+    # A field classified above the grant's clearance would reach hr masked: refused instead.
+    confidential = [
+        {**field, "classification": "confidential"} if field["name"] == "note" else field
+        for field in ORDER_FIELDS
+    ]
+    services.publish_contract(
+        product=orders, document=odcs_document(version="1.1.0", properties=confidential),
+        actor=people.engineer,
+    )  # fmt: skip
+    unclear = run_now(leave, people.outsider)
+    assert unclear.status == Run.Status.FAILED
+    assert "does not clear note" in unclear.error
