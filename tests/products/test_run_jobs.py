@@ -133,8 +133,8 @@ def test_another_domains_product_flows_in_only_under_a_grant_clearing_its_column
         "inputs": [{"name": "orders", "files": {"path": "*.csv"}}],
     })  # fmt: skip
     assert run_now(orders, people.engineer).status == Run.Status.SUCCEEDED
-    leave = ProductFactory(domain=people.hr, slug="leave", owner=people.outsider)
-    leave = ready(leave, people.outsider, {
+    hr_product = ProductFactory(domain=people.hr, slug="leave", owner=people.outsider)
+    leave = ready(hr_product, people.outsider, {
         "inputs": [{"name": "o", "product": {"address": "sales/orders"}}],
         "load": {"mode": "overwrite"},
     })  # fmt: skip
