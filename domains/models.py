@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -21,6 +23,10 @@ class DomainQuerySet(models.QuerySet["Domain"]):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self
+
+    def of_member(self, user: Any) -> DomainQuerySet:
+        """The domains `user` belongs to, whatever their role."""
+        return self.filter(memberships__user=user)
 
 
 class Domain(models.Model):

@@ -5,9 +5,7 @@ Views authenticate and scope reads; the services authorise writes.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -16,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from domains.models import Domain
-from domains.permissions import sees_everything
 from governance import dashboard, services
 from governance.checks import check_files
 from governance.models import Evaluation, Policy, Waiver
@@ -37,18 +34,6 @@ from meshplatform.apikit import ERRORS, WRITE_ERRORS, validated
 from products.models import DataProduct
 
 
-def member_domains(user: Any) -> QuerySet[Domain]:
-    return Domain.objects.filter(memberships__user=user)
-
-
-def policies_for(user: Any) -> QuerySet[Policy]:
-    """Global policies and those of the user's domains; every one for the council."""
-    policies = Policy.objects.select_related("domain")
-    if sees_everything(user):
-        return policies
-    return policies.filter(Q(domain__isnull=True) | Q(domain__in=member_domains(user)))
-
-
 def _domain(slug: str | None) -> Domain | None:
     return None if not slug else get_object_or_404(Domain, slug=slug)
 
@@ -62,7 +47,7 @@ class PolicyList(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Policy]:
         if getattr(self, "swagger_fake_view", False):
             return Policy.objects.none()
-        return policies_for(self.request.user)
+        return Policy.objects.visible_to(self.request.user)
 
     @extend_schema(request=PolicyWriteSerializer, responses={201: PolicySerializer, **WRITE_ERRORS})
     def post(self, request: Request) -> Response:
@@ -78,7 +63,7 @@ class PolicyDetail(generics.RetrieveAPIView):
     serializer_class = PolicySerializer
 
     def get_queryset(self) -> QuerySet[Policy]:
-        return policies_for(self.request.user)
+        return Policy.objects.visible_to(self.request.user)
 
     @extend_schema(
         request=PolicyChangeSerializer, responses={200: PolicySerializer, **WRITE_ERRORS}
@@ -185,15 +170,6 @@ class EvaluationList(generics.ListAPIView):
         )
 
 
-def waivers_for(user: Any) -> QuerySet[Waiver]:
-    waivers = Waiver.objects.select_related(
-        "policy__domain", "product__domain", "requested_by", "decided_by"
-    )
-    if sees_everything(user):
-        return waivers
-    return waivers.filter(product__domain__in=member_domains(user))
-
-
 @extend_schema(tags=["governance"])
 class WaiverList(generics.ListAPIView):
     """Waivers of your domains' products (the council sees every one)."""
@@ -203,7 +179,7 @@ class WaiverList(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Waiver]:
         if getattr(self, "swagger_fake_view", False):
             return Waiver.objects.none()
-        waivers = waivers_for(self.request.user)
+        waivers = Waiver.objects.visible_to(self.request.user)
         status = self.request.query_params.get("status")
         return waivers.filter(status=status) if status else waivers
 
@@ -217,7 +193,7 @@ class WaiverList(generics.ListAPIView):
         product = get_object_or_404(
             DataProduct.objects.visible_to(request.user), domain__slug=domain, slug=slug
         )
-        policy = get_object_or_404(policies_for(request.user), pk=data["policy"])
+        policy = get_object_or_404(Policy.objects.visible_to(request.user), pk=data["policy"])
         waiver = services.request_waiver(
             actor=request.user, policy=policy, product=product, reason=data["reason"],
             until=data["until"],
@@ -233,9 +209,9 @@ class WaiverDecision(APIView):
     def post(self, request: Request, pk: int) -> Response:
         """Approve or deny a requested waiver (the governance council)."""
         data = validated(WaiverDecisionSerializer, request.data)
-        waiver = get_object_or_404(waivers_for(request.user), pk=pk)
+        waiver = get_object_or_404(Waiver.objects.visible_to(request.user), pk=pk)
         waiver = services.decide_waiver(actor=request.user, waiver=waiver, approve=data["approve"])
-        return Response(WaiverSerializer(waivers_for(request.user).get(pk=waiver.pk)).data)
+        return Response(WaiverSerializer(waiver).data)
 
 
 DashboardSerializer = inline_serializer(

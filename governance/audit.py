@@ -125,7 +125,7 @@ def visible_events(user: Any) -> models.QuerySet[AuditEvent]:
     """Every event for the council and admins, else only those of the user's domains."""
     events = AuditEvent.objects.all()
     if not sees_everything(user):
-        member_of = Domain.objects.filter(memberships__user=user).values("slug")
+        member_of = Domain.objects.of_member(user).values("slug")
         events = events.filter(domain_slug__in=member_of)
     return events
 

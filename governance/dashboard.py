@@ -43,7 +43,7 @@ def _score(rows: list[dict[str, Any]]) -> tuple[float | None, int, int]:
 def domains_for(user: Any) -> Any:
     domains = Domain.objects.order_by("slug")
     if not sees_everything(user):
-        domains = domains.filter(memberships__user=user)
+        domains = domains.of_member(user)
     return domains
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+
+from domains.models import Domain
+from domains.permissions import sees_everything
 
 
 class AuditEvent(models.Model):
@@ -54,6 +59,16 @@ class AuditChainHead(models.Model):
         return f"audit head #{self.last_event_id}"
 
 
+class PolicyQuerySet(models.QuerySet["Policy"]):
+    def visible_to(self, user: Any) -> PolicyQuerySet:
+        """Global policies and those of the user's domains; every one for the council."""
+        policies = self.select_related("domain")
+        if sees_everything(user):
+            return policies
+        member_of = Domain.objects.of_member(user)
+        return policies.filter(models.Q(domain__isnull=True) | models.Q(domain__in=member_of))
+
+
 class Policy(models.Model):
     """A rule products are held to: global (the council's) or one domain's (its owners').
 
@@ -87,6 +102,8 @@ class Policy(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PolicyQuerySet.as_manager()
 
     class Meta:
         ordering = ["scope", "slug"]
@@ -177,6 +194,17 @@ class Evaluation(models.Model):
         return self.passed or self.waived
 
 
+class WaiverQuerySet(models.QuerySet["Waiver"]):
+    def visible_to(self, user: Any) -> WaiverQuerySet:
+        """Waivers of the user's domains' products; every one for the council."""
+        waivers = self.select_related(
+            "policy__domain", "product__domain", "requested_by", "decided_by"
+        )
+        if sees_everything(user):
+            return waivers
+        return waivers.filter(product__domain__in=Domain.objects.of_member(user))
+
+
 class Waiver(models.Model):
     """A time-limited exception: a domain owner asks, the council decides; it ends by itself."""
 
@@ -202,6 +230,8 @@ class Waiver(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
+
+    objects = WaiverQuerySet.as_manager()
 
     class Meta:
         ordering = ["-requested_at", "-id"]

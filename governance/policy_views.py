@@ -19,9 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from domains.models import Domain, Role
 from domains.permissions import is_admin, is_governance, roles_of
 from governance import services
-from governance.api import policies_for, waivers_for
 from governance.forms import PolicyForm, WaiverForm
-from governance.models import Evaluation, Waiver
+from governance.models import Evaluation, Policy, Waiver
 from meshplatform.errors import Forbidden, PlatformError
 from products.models import DataProduct
 
@@ -41,7 +40,7 @@ def _scopes(user: Any) -> list[tuple[str, str]]:
 @login_required
 @require_http_methods(["GET"])
 def policy_list(request: HttpRequest) -> HttpResponse:
-    policies = policies_for(request.user).order_by("scope", "domain__slug", "slug")
+    policies = Policy.objects.visible_to(request.user).order_by("scope", "domain__slug", "slug")
     context = {
         "section": "governance",
         "policies": policies,
@@ -85,7 +84,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    policy = get_object_or_404(policies_for(request.user), pk=pk)
+    policy = get_object_or_404(Policy.objects.visible_to(request.user), pk=pk)
     may_change = services.can_manage_policies(request.user, policy.domain)
     form = PolicyForm(
         request.POST if request.method == "POST" else None,
@@ -126,7 +125,7 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def waiver_new(request: HttpRequest, pk: int, domain: str, product: str) -> HttpResponse:
     """A domain owner asks the council to excuse one product from one policy."""
-    policy = get_object_or_404(policies_for(request.user), pk=pk)
+    policy = get_object_or_404(Policy.objects.visible_to(request.user), pk=pk)
     target = get_object_or_404(
         DataProduct.objects.visible_to(request.user), domain__slug=domain, slug=product
     )
@@ -153,7 +152,7 @@ def waiver_new(request: HttpRequest, pk: int, domain: str, product: str) -> Http
 def waiver_list(request: HttpRequest) -> HttpResponse:
     context = {
         "section": "governance",
-        "waivers": waivers_for(request.user)[:200],
+        "waivers": Waiver.objects.visible_to(request.user)[:200],
         "decides": is_admin(request.user) or is_governance(request.user),
     }
     return render(request, "governance/waiver_list.html", context)
@@ -162,7 +161,7 @@ def waiver_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    waiver = get_object_or_404(waivers_for(request.user), pk=pk)
+    waiver = get_object_or_404(Waiver.objects.visible_to(request.user), pk=pk)
     try:
         services.decide_waiver(
             actor=request.user, waiver=waiver, approve=request.POST.get("decision") == "approve"

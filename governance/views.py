@@ -36,9 +36,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     everything = sees_everything(user)
-    domains = Domain.objects.values_list("slug", flat=True)
-    if not everything:
-        domains = domains.filter(memberships__user=user)
+    scope = Domain.objects.all() if everything else Domain.objects.of_member(user)
+    domains = scope.values_list("slug", flat=True)
     context = {
         "section": "governance",
         "page": page,
