@@ -30,7 +30,7 @@ from products.lineage_svg import lineage_picture
 from products.models import Connection, DataProduct, Run
 from products.run_forms import PIPELINE_EXAMPLE, ConnectionForm, PipelineForm, pipeline_text
 from products.runs import delete_connection, set_connection, set_pipeline, trigger_run
-from products.views import TRANSITION_VERBS, visible_product
+from products.views import product_page, visible_product
 
 RECENT_RUNS = 20
 PREVIEW_ROWS = 50
@@ -58,22 +58,6 @@ def seconds_text(seconds: float | None) -> str:
 
 def runs_url(product: DataProduct) -> str:
     return reverse("product-runs", args=[product.domain.slug, product.slug])
-
-
-def product_page(request: HttpRequest, item: DataProduct, tab: str, **extra: Any) -> dict:
-    """The context the product page's header needs, for the tabs served from here."""
-    return {
-        "section": "catalog",
-        "product": item,
-        "tab": tab,
-        "can_edit": can_edit_products(request.user, item.domain),
-        "transitions": [
-            (status, verb)
-            for status, verb in TRANSITION_VERBS.items()
-            if item.can_transition_to(status)
-        ],
-        **extra,
-    }
 
 
 # --- Runs ------------------------------------------------------------------------------------

@@ -99,13 +99,9 @@ def catalog(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
-@require_GET
-def product_detail(request: HttpRequest, domain: str, product: str) -> HttpResponse:
-    item = visible_product(request, domain, product)
-    tab = request.GET.get("tab", TABS[0])
-    tab = tab if tab in TABS else TABS[0]
-    context: dict[str, Any] = {
+def product_page(request: HttpRequest, item: DataProduct, tab: str, **extra: Any) -> dict:
+    """The context the product page's header needs, for every tab."""
+    return {
         "section": "catalog",
         "product": item,
         "tab": tab,
@@ -115,7 +111,17 @@ def product_detail(request: HttpRequest, domain: str, product: str) -> HttpRespo
             for status, verb in TRANSITION_VERBS.items()
             if item.can_transition_to(status)
         ],
+        **extra,
     }
+
+
+@login_required
+@require_GET
+def product_detail(request: HttpRequest, domain: str, product: str) -> HttpResponse:
+    item = visible_product(request, domain, product)
+    tab = request.GET.get("tab", TABS[0])
+    tab = tab if tab in TABS else TABS[0]
+    context = product_page(request, item, tab)
     if tab == "access":
         context.update(access_context(request, item))
     if tab == "compliance":
@@ -369,11 +375,7 @@ def access_request(request: HttpRequest, domain: str, product: str) -> HttpRespo
             done = "granted" if asked.status == AccessRequest.Status.APPROVED else "requested"
             messages.success(request, f"Access to {item.address}:{asked.port} {done}.")
             return redirect(access_url(item))
-    context = {
-        "section": "catalog", "product": item, "tab": "access",
-        "can_edit": can_edit_products(request.user, item.domain),
-        **access_context(request, item, form),
-    }  # fmt: skip
+    context = product_page(request, item, "access", **access_context(request, item, form))
     return render(request, "products/product_detail.html", context, status=400)
 
 
