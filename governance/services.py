@@ -18,7 +18,7 @@ from domains.models import Domain, Role
 from domains.permissions import is_admin, is_governance, role_in
 from governance import audit
 from governance.dashboard import snapshot_scores
-from governance.evaluation import for_policies, judge, record, views_of
+from governance.evaluation import enabled_policies, for_policies, judge, record, views_of
 from governance.models import Evaluation, Policy, PolicyVersion, Waiver
 from governance.policy import compile_policy
 from meshplatform.errors import Conflict, Forbidden, Invalid
@@ -114,21 +114,30 @@ def update_policy(*, policy: Policy, actor: Any, **changes: Any) -> Policy:
     return policy
 
 
-def judge_policy(policy: Policy, *, batch: int = 2000) -> None:
+def judge_policy(policy: Policy) -> None:
     """A policy enabled or changed judges its products at once; a disabled one stops counting
     (its verdicts leave the dashboard, their history stays)."""
     if not policy.enabled:
         Evaluation.objects.filter(policy=policy, current=True).update(current=False)
         return
-    now = timezone.now()
     products = DataProduct.objects.exclude(status="retired")
     if policy.domain_id is not None:
         products = products.filter(domain_id=policy.domain_id)
+    _judge_in_batches(products, [policy], timezone.now())
+
+
+def _judge_in_batches(
+    products: Any, policies: list[Policy], now: datetime, batch: int = 2000
+) -> int:
+    """Judge `products` (a queryset) on `policies`, a batch of views at a time so that memory
+    stays bounded; record the verdicts that changed and say how many."""
     ids = list(products.values_list("pk", flat=True))
+    written = 0
     for start in range(0, len(ids), batch):
         rows = list(for_policies(DataProduct.objects.filter(pk__in=ids[start : start + batch])))
-        verdicts = judge(rows, Evaluation.Moment.SWEEP, now=now, policies=[policy])
-        record(verdicts, Evaluation.Moment.SWEEP, now=now, only_changes=True)
+        verdicts = judge(rows, Evaluation.Moment.SWEEP, now=now, policies=policies)
+        written += record(verdicts, Evaluation.Moment.SWEEP, now=now, only_changes=True)
+    return written
 
 
 def _version(policy: Policy, actor: Any) -> None:
@@ -171,17 +180,13 @@ def try_policy(*, actor: Any, domain: Domain | None, rule: Any, target: Any = No
     return DraftReport(products=len(verdicts), failing=failing)
 
 
-def sweep(*, now: datetime | None = None, batch: int = 2000) -> int:
+def sweep(*, now: datetime | None = None) -> int:
     """Judge every product on every policy (the periodic sweep); record what changed."""
     now = now or timezone.now()
     expire_waivers(now)
-    policies = list(Policy.objects.filter(enabled=True).select_related("domain"))
-    ids = list(DataProduct.objects.exclude(status="retired").values_list("pk", flat=True))
-    written = 0
-    for start in range(0, len(ids), batch):
-        rows = list(for_policies(DataProduct.objects.filter(pk__in=ids[start : start + batch])))
-        verdicts = judge(rows, Evaluation.Moment.SWEEP, now=now, policies=policies)
-        written += record(verdicts, Evaluation.Moment.SWEEP, now=now, only_changes=True)
+    written = _judge_in_batches(
+        DataProduct.objects.exclude(status="retired"), enabled_policies(), now
+    )
     snapshot_scores(now.date())
     return written
 
