@@ -58,6 +58,15 @@ class PolicyForm(ServiceForm):
             raise forms.ValidationError(error.message) from error
         return document
 
+    def policy_values(self) -> dict[str, Any]:
+        """What the policy services take from this form (after `is_valid`)."""
+        data = self.cleaned_data
+        return {
+            "title": data["title"], "description": data["description"],
+            "severity": data["severity"], "target": self.target(), "rule": data["rule"],
+            "enabled": data["enabled"],
+        }  # fmt: skip
+
     def target(self) -> dict[str, Any]:
         kind = self.cleaned_data["target_kind"]
         values = [v.strip() for v in self.cleaned_data["target_values"].split(",") if v.strip()]

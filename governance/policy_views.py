@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -62,15 +63,11 @@ def policy_new(request: HttpRequest) -> HttpResponse:
         domain = None if data["scope"] == GLOBAL else Domain.objects.get(slug=data["scope"])
         try:
             if "try" in request.POST:
-                report = services.try_policy(
-                    actor=request.user, domain=domain, rule=data["rule"], target=form.target()
-                )
+                report = _try(request, form, domain)
             else:
                 policy = services.create_policy(
-                    actor=request.user, domain=domain, slug=data["slug"], title=data["title"],
-                    description=data["description"], severity=data["severity"],
-                    target=form.target(), rule=data["rule"], enabled=data["enabled"],
-                )  # fmt: skip
+                    actor=request.user, domain=domain, slug=data["slug"], **form.policy_values()
+                )
                 messages.success(request, f"Policy {policy} saved and every product judged.")
                 return redirect("policy-detail", pk=policy.pk)
         except Forbidden as error:
@@ -95,30 +92,32 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if not may_change:
             raise PermissionDenied
         if form.is_valid():
-            data = form.cleaned_data
             try:
                 if "try" in request.POST:
-                    report = services.try_policy(
-                        actor=request.user, domain=policy.domain, rule=data["rule"],
-                        target=form.target(),
-                    )  # fmt: skip
+                    report = _try(request, form, policy.domain)
                 else:
                     services.update_policy(
-                        policy=policy, actor=request.user, title=data["title"],
-                        description=data["description"], severity=data["severity"],
-                        target=form.target(), rule=data["rule"], enabled=data["enabled"],
-                    )  # fmt: skip
+                        policy=policy, actor=request.user, **form.policy_values()
+                    )
                     messages.success(request, "Policy saved.")
                     return redirect("policy-detail", pk=policy.pk)
             except PlatformError as error:
                 form.add_platform_error(error)
-    verdicts = Evaluation.objects.filter(policy=policy, current=True)
+    counts = Evaluation.objects.filter(policy=policy, current=True).aggregate(
+        judged=Count("id"), failing=Count("id", filter=Q(passed=False))
+    )
     context = {
         "section": "governance", "policy": policy, "form": form, "report": report,
         "may_change": may_change, "versions": policy.versions.select_related("changed_by")[:20],
-        "failing": verdicts.exclude(passed=True).count(), "judged": verdicts.count(),
+        **counts,
     }  # fmt: skip
     return render(request, "governance/policy_form.html", context)
+
+
+def _try(request: HttpRequest, form: PolicyForm, domain: Domain | None) -> Any:
+    """What the draft in `form` would fail, saving nothing."""
+    rule, target = form.cleaned_data["rule"], form.target()
+    return services.try_policy(actor=request.user, domain=domain, rule=rule, target=target)
 
 
 @login_required
