@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,9 +27,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def audit_head_file(settings: Any, tmp_path: Any) -> None:
+def audit_head_file(settings: Any, tmp_path: Path) -> Path:
     """Tests write their audit chain's head beside them, never into the checkout's var/."""
-    settings.AUDIT_HEAD_FILE = str(tmp_path / "audit-head.json")
+    path = tmp_path / "audit" / "head.json"
+    settings.AUDIT_HEAD_FILE = str(path)
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -24,11 +24,6 @@ EVERYTHING = ["grace in sales as viewer", "hr/teams", "sales/leads"]
 SALES = ["grace in sales as viewer", "sales/leads"]
 
 
-@pytest.fixture(autouse=True)
-def head_file(settings: Any, tmp_path: Path) -> None:
-    settings.AUDIT_HEAD_FILE = str(tmp_path / "audit" / "head.json")
-
-
 @pytest.fixture
 def events(people: SimpleNamespace) -> None:
     register_product(domain=people.sales, slug="leads", title="Leads", actor=people.engineer)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -12,13 +11,6 @@ from django.db.models import QuerySet
 from governance.audit import content_of, hash_of, record, verify_chain
 from governance.models import AuditEvent
 from products import services
-
-
-@pytest.fixture(autouse=True)
-def head_file(settings, tmp_path) -> Path:
-    """Each test its own head file, never the one under var/."""
-    settings.AUDIT_HEAD_FILE = str(tmp_path / "audit" / "head.json")
-    return tmp_path / "audit" / "head.json"
 
 
 @pytest.fixture

@@ -26,11 +26,6 @@ from governance.models import AuditEvent
 from tests.factories import DomainFactory, UserFactory
 
 
-@pytest.fixture(autouse=True)
-def head_file(settings: Any, tmp_path: Path) -> None:
-    settings.AUDIT_HEAD_FILE = str(tmp_path / "audit" / "head.json")
-
-
 @pytest.fixture
 def chain(db: None) -> list[AuditEvent]:
     """Six events, alternately in sales and hr, read back from the database."""

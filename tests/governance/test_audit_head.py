@@ -29,12 +29,6 @@ from tests.concurrency import at_once
 from tests.factories import DomainFactory, UserFactory
 
 
-@pytest.fixture(autouse=True)
-def head_file(settings: Any, tmp_path: Path) -> Path:
-    settings.AUDIT_HEAD_FILE = str(tmp_path / "audit" / "head.json")
-    return tmp_path / "audit" / "head.json"
-
-
 def on_file(path: Path) -> tuple[int, str]:
     head = json.loads(path.read_text())
     assert set(head) == {"last_event_id", "last_hash", "written_at"}
@@ -89,35 +83,35 @@ def rewrite_whole_chain(change: dict[str, Any]) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_head_file_is_written_when_the_audit_write_commits(head_file: Path) -> None:
+def test_the_head_file_is_written_when_the_audit_write_commits(audit_head_file: Path) -> None:
     with transaction.atomic():
         event = ping()
-        assert not head_file.exists()  # not before the commit
+        assert not audit_head_file.exists()  # not before the commit
 
-    assert on_file(head_file) == (event.id, event.hash)
+    assert on_file(audit_head_file) == (event.id, event.hash)
     assert read_head_file() is not None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_audit_write_leaves_the_head_file_alone(head_file: Path) -> None:
+def test_a_rolled_back_audit_write_leaves_the_head_file_alone(audit_head_file: Path) -> None:
     first = ping(1)
     with pytest.raises(RuntimeError), transaction.atomic():
         ping(2)
         raise RuntimeError("the service failed after auditing")
 
-    assert on_file(head_file) == (first.id, first.hash)
+    assert on_file(audit_head_file) == (first.id, first.hash)
     assert AuditEvent.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_savepoint_drops_only_its_own_event(head_file: Path) -> None:
+def test_a_rolled_back_savepoint_drops_only_its_own_event(audit_head_file: Path) -> None:
     with transaction.atomic():
         kept = ping(1)
         with pytest.raises(RuntimeError), transaction.atomic():
             ping(2)
             raise RuntimeError("inner work failed")
 
-    assert on_file(head_file) == (kept.id, kept.hash)
+    assert on_file(audit_head_file) == (kept.id, kept.hash)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -134,15 +128,15 @@ def test_a_head_file_that_cannot_be_written_does_not_fail_the_committed_write(
     assert "write_head_file" in caplog.text
 
 
-def test_the_head_file_never_moves_backwards(head_file: Path) -> None:
+def test_the_head_file_never_moves_backwards(audit_head_file: Path) -> None:
     assert write_head_file(last_event_id=5, last_hash="5" * 64)
     assert not write_head_file(last_event_id=3, last_hash="3" * 64)
     assert not write_head_file(last_event_id=5, last_hash="x" * 64)
 
-    assert on_file(head_file) == (5, "5" * 64)
+    assert on_file(audit_head_file) == (5, "5" * 64)
 
 
-def test_concurrent_writers_keep_the_largest_id(head_file: Path) -> None:
+def test_concurrent_writers_keep_the_largest_id(audit_head_file: Path) -> None:
     ids = itertools.count(1)
     lock = threading.Lock()
 
@@ -153,8 +147,8 @@ def test_concurrent_writers_keep_the_largest_id(head_file: Path) -> None:
 
     at_once(write_next, times=16)
 
-    assert on_file(head_file) == (16, f"{16:064d}")
-    left = sorted(path.name for path in head_file.parent.iterdir())
+    assert on_file(audit_head_file) == (16, f"{16:064d}")
+    left = sorted(path.name for path in audit_head_file.parent.iterdir())
     assert left == ["head.json", "head.json.lock"]  # no temporary file left behind
 
 
@@ -207,7 +201,7 @@ def test_rows_cut_from_the_end_with_the_head_row_are_caught_by_the_head_file(
 
 
 def test_a_missing_head_file_is_a_warning_not_a_failure(
-    db: None, head_file: Path, capsys: Any
+    db: None, audit_head_file: Path, capsys: Any
 ) -> None:
     ping()  # its commit callback never runs here: no file
 
@@ -217,13 +211,13 @@ def test_a_missing_head_file_is_a_warning_not_a_failure(
     call_command("mesh", "audit", "verify")
     out, err = capsys.readouterr()
     assert "Audit chain intact: 1 events verified." in out
-    assert f"Warning: no head file at {head_file}" in err
+    assert f"Warning: no head file at {audit_head_file}" in err
 
 
 def test_an_unreadable_head_file_fails_the_check(
-    committed_chain: list[AuditEvent], head_file: Path
+    committed_chain: list[AuditEvent], audit_head_file: Path
 ) -> None:
-    head_file.write_text("{not json")
+    audit_head_file.write_text("{not json")
 
     assert not verify_chain().ok
     with pytest.raises(CommandError, match=r"head file .* is unreadable"):
@@ -231,10 +225,12 @@ def test_an_unreadable_head_file_fails_the_check(
 
 
 def test_a_corrupt_head_file_is_replaced_by_the_next_write(
-    committed_chain: list[AuditEvent], head_file: Path, django_capture_on_commit_callbacks: Any
+    committed_chain: list[AuditEvent],
+    audit_head_file: Path,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    head_file.write_text("")
+    audit_head_file.write_text("")
     with django_capture_on_commit_callbacks(execute=True):
         event = ping(4)
 
-    assert on_file(head_file) == (event.id, event.hash)
+    assert on_file(audit_head_file) == (event.id, event.hash)

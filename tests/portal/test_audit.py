@@ -22,11 +22,6 @@ from products.services import register_product
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def head_file(settings: Any, tmp_path: Path) -> None:
-    settings.AUDIT_HEAD_FILE = str(tmp_path / "audit" / "head.json")
-
-
 @pytest.fixture
 def events(people: SimpleNamespace) -> None:
     register_product(domain=people.sales, slug="leads", title="Leads", actor=people.engineer)
