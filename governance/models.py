@@ -189,10 +189,6 @@ class Evaluation(models.Model):
     def __str__(self) -> str:
         return f"{self.policy} on {self.product_id}: {'pass' if self.passed else 'fail'}"
 
-    @property
-    def compliant(self) -> bool:
-        return self.passed or self.waived
-
 
 class WaiverQuerySet(models.QuerySet["Waiver"]):
     def visible_to(self, user: Any) -> WaiverQuerySet:

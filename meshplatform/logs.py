@@ -41,10 +41,6 @@ def run_context(*, run_id: int, product: str, trace_id: str = "") -> Iterator[Ru
         _current_run.reset(token)
 
 
-def current_run() -> RunContext | None:
-    return _current_run.get()
-
-
 class RunContextFilter(logging.Filter):
     """Adds `trace_id`, `span_id`, `run_id` and `product` to each record (None when unknown).
 

@@ -165,10 +165,6 @@ def uninstrument() -> None:
         _state.instrumented.pop().uninstrument()
 
 
-def is_configured() -> bool:
-    return _state.tracer_provider is not None or _state.meter_provider is not None
-
-
 def current_trace_id() -> str | None:
     """The current span's trace id as 32 hex digits, or None when nothing is traced."""
     context = trace.get_current_span().get_span_context()

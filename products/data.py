@@ -89,13 +89,6 @@ def _port(product: DataProduct, port: str | None) -> str:
     return name
 
 
-def can_read(user: Any, product: DataProduct, port: str | None = None) -> bool:
-    """Whether `user` reads `port` (the first by default) at all, masked or not."""
-    if reads_unmasked(user, product):
-        return True
-    return _grant_clearance(user, product, port or output_ports(product)[0]) is not None
-
-
 def _grant_clearance(user: Any, product: DataProduct, port: str) -> str | None:
     if not getattr(user, "is_authenticated", False):
         return None
