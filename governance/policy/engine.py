@@ -35,7 +35,7 @@ class Compiled:
 
     target: dict[str, Any]
     moments: frozenset[str]
-    check: Callable[[dict[str, Any]], Outcome]
+    check: Callable[[View], Outcome]
 
     def applies(self, view: dict[str, Any]) -> bool:
         kind, values = self.target["kind"], self.target.get("values", [])
@@ -46,7 +46,7 @@ class Compiled:
             return any(tag in values for tag in product["tags"])
         return bool(product[kind] in values)  # classification, domain
 
-    def evaluate(self, view: dict[str, Any]) -> Outcome:
+    def evaluate(self, view: View) -> Outcome:
         try:
             return self.check(view)
         except Exception as error:  # an expression's failure is its verdict
@@ -164,8 +164,8 @@ def _cel(rule: dict[str, Any], target: dict[str, Any]) -> Compiled:
     if "now" in read:
         moments -= {"change", "run"}
 
-    def check(view: dict[str, Any]) -> Outcome:
-        result = program.execute(view.for_cel() if isinstance(view, View) else view)
+    def check(view: View) -> Outcome:
+        result = program.execute(view.for_cel())
         if not isinstance(result, bool):
             return Outcome(False, f"The expression gave {type(result).__name__}, not a boolean.")
         return Outcome(result, "The expression holds." if result else str(message))
