@@ -283,7 +283,7 @@ def versions(product: DataProduct, *, port: str | None = None, limit: int = 50) 
             "version": entry.get("version"),
             "timestamp": entry.get("timestamp"),
             "operation": entry.get("operation"),
-            "rows_added": (entry.get("operationMetrics") or {}).get("num_added_rows"),
+            "rows_added": entry["rows_added"],
             "run": int(entry["mesh.run"]) if "mesh.run" in entry else None,
         }
         for entry in lake.history(uri, limit=limit)

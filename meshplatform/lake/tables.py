@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import Iterable
@@ -22,7 +23,11 @@ from deltalake.exceptions import CommitFailedError
 from deltalake.schema import Field
 from pyarrow import fs
 
+from meshplatform import parquet
+from meshplatform.lake.parts import delete_parts, write_parts
+
 MIN_RETENTION_HOURS = 7 * 24  # vacuuming newer versions corrupted a table a writer was using
+ROWS_KEY = "mesh.rows_added"  # commit metadata: the rows a commit of part files added
 HISTORY_SCAN = 1000  # commits searched for the last watermark (maintenance commits carry none)
 
 
@@ -123,54 +128,38 @@ def commit(
     metadata: dict[str, str] | None = None,
     partition_by: list[str] | None = None,
     merge_keys: list[str] | None = None,
-    plain_columns: list[str] | None = None,
 ) -> Commit:
     """Write `data` in one commit tagged (app_id, run), unless that run already committed.
 
     `mode` is append, overwrite or merge (an upsert on `merge_keys`). An exception raised by a
-    reader's batches aborts the write: nothing is committed. Files are zstd-compressed, and
-    `plain_columns` (many distinct values) are written without a dictionary.
+    reader's batches aborts the write: nothing is committed. Files are zstd-compressed, with
+    dictionaries only for columns of few distinct values (judged on the first batch).
     """
     table = _open(uri)
     done = table.transaction_version(app_id)
     if done is not None and done >= run:
         return Commit(version=int(table.version()), written=False)
-    properties = CommitProperties(
-        custom_metadata=metadata or {}, app_transactions=[Transaction(app_id, run)]
-    )
-    writer = WriterProperties(
-        compression="ZSTD",
-        column_properties={
-            name: ColumnProperties(dictionary_enabled=False) for name in plain_columns or ()
-        },
-    )
+    reader = data if isinstance(data, pa.RecordBatchReader) else data.to_reader()
     try:
-        if mode == "merge":
-            if not merge_keys:
-                raise ValueError("merge needs the contract's primary key")
-            predicate = " AND ".join(f'target."{key}" = source."{key}"' for key in merge_keys)
-            (
-                table.merge(
-                    data,
-                    predicate=predicate,
-                    source_alias="source",
-                    target_alias="target",
-                    writer_properties=writer,
-                    commit_properties=properties,
-                )
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute()
+        if mode == "merge" or partition_by:
+            properties = CommitProperties(
+                custom_metadata=metadata or {}, app_transactions=[Transaction(app_id, run)]
             )
+            _write_with_delta_rs(table, reader, mode, properties, partition_by, merge_keys)
         else:
-            write_deltalake(
-                table,
-                data,
-                mode="overwrite" if mode == "overwrite" else "append",
-                partition_by=partition_by or None,
-                writer_properties=writer,
-                commit_properties=properties,
+            root, filesystem = _location(uri)
+            actions, rows = write_parts(root, filesystem, reader, reader.schema)
+            properties = CommitProperties(
+                custom_metadata={**(metadata or {}), ROWS_KEY: str(rows)},
+                app_transactions=[Transaction(app_id, run)],
             )
+            try:
+                table.create_write_transaction(
+                    [*actions], mode=mode, schema=table.schema(), commit_properties=properties
+                )
+            except BaseException:
+                delete_parts(root, filesystem, [action.path for action in actions])
+                raise
     except CommitFailedError:
         # Another delivery of the same run won the race: its commit is ours.
         table = _open(uri)
@@ -178,6 +167,53 @@ def commit(
             return Commit(version=int(table.version()), written=False)
         raise
     return Commit(version=table_version(uri), written=True)
+
+
+def _write_with_delta_rs(
+    table: DeltaTable,
+    reader: pa.RecordBatchReader,
+    mode: str,
+    properties: CommitProperties,
+    partition_by: list[str] | None,
+    merge_keys: list[str] | None,
+) -> None:
+    """Merges, and partitioned writes (delta-rs names and escapes the partition folders)."""
+    first = next(iter(reader), None)
+    chosen = True if first is None else parquet.dictionary_columns(pa.Table.from_batches([first]))
+    plain = [] if isinstance(chosen, bool) else [n for n in reader.schema.names if n not in chosen]
+    writer = WriterProperties(
+        compression="ZSTD",
+        column_properties={name: ColumnProperties(dictionary_enabled=False) for name in plain},
+    )
+    batches = pa.RecordBatchReader.from_batches(
+        reader.schema, itertools.chain([] if first is None else [first], reader)
+    )
+    if mode == "merge":
+        if not merge_keys:
+            raise ValueError("merge needs the contract's primary key")
+        predicate = " AND ".join(f'target."{key}" = source."{key}"' for key in merge_keys)
+        (
+            table.merge(
+                batches,
+                predicate=predicate,
+                source_alias="source",
+                target_alias="target",
+                writer_properties=writer,
+                commit_properties=properties,
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+    else:
+        write_deltalake(
+            table,
+            batches,
+            mode="overwrite" if mode == "overwrite" else "append",
+            partition_by=partition_by,
+            writer_properties=writer,
+            commit_properties=properties,
+        )
 
 
 def drop_table(uri: str) -> bool:
@@ -192,8 +228,13 @@ def drop_table(uri: str) -> bool:
 
 
 def history(uri: str, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest commits first: version, time, operation, metrics and our metadata."""
-    return list(_open(uri).history(limit=limit))
+    """The newest commits first: version, time, operation, metrics, our metadata and
+    `rows_added` (delta-rs' metric for its own writes, ours for the part files we commit)."""
+    entries = _open(uri).history(limit=limit)
+    for entry in entries:
+        added = (entry.get("operationMetrics") or {}).get("num_added_rows", entry.get(ROWS_KEY))
+        entry["rows_added"] = None if added is None else int(added)
+    return list(entries)
 
 
 def last_commit_with(uri: str, key: str) -> dict[str, Any] | None:
@@ -248,6 +289,13 @@ def read(
 
 def _filesystem(uri: str) -> Any:
     return s3_filesystem() if uri.startswith("s3://") else None
+
+
+def _location(uri: str) -> tuple[str, fs.FileSystem]:
+    """The table's folder as a path on its pyarrow file system."""
+    if uri.startswith("s3://"):
+        return uri.removeprefix("s3://"), s3_filesystem()
+    return os.path.abspath(uri), fs.LocalFileSystem()
 
 
 def s3_filesystem() -> fs.S3FileSystem:

@@ -34,7 +34,6 @@ from meshplatform.pipeline.sources.product import extract_product
 from meshplatform.pipeline.spec import Partition, PipelineSpec, Source
 from meshplatform.pipeline.transform import run_transform
 from products.contracts.enforce import BatchResult, Validator
-from products.contracts.enforce.files import dictionary_columns
 
 WATERMARK_KEY = "mesh.watermark"
 RUN_KEY = "mesh.run"
@@ -317,16 +316,8 @@ class _Publisher:
         self._thread = threading.Thread(target=self._write, name="pipeline-publish", daemon=True)
         self._finished = False
 
-    def _start(self, first: pa.RecordBatch | None = None) -> None:
+    def _start(self) -> None:
         if self._thread.ident is None:
-            if first is not None:
-                # Dictionary pages only for columns with few distinct values, judged on the
-                # first batch (as the file validator does: see `dictionary_columns`).
-                chosen = dictionary_columns(pa.Table.from_batches([first]))
-                if isinstance(chosen, list):
-                    self._options["plain_columns"] = [
-                        name for name in first.schema.names if name not in chosen
-                    ]
             self._thread.start()
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
@@ -348,7 +339,7 @@ class _Publisher:
     def put(self, batch: pa.RecordBatch) -> None:
         if batch.schema != self._schema:
             batch = batch.cast(self._schema)
-        self._start(batch)
+        self._start()
         while True:
             if not self._thread.is_alive():
                 if self._error is not None:

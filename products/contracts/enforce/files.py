@@ -7,7 +7,6 @@ uniqueness state (distinct keys), whatever the size of the file.
 
 from __future__ import annotations
 
-import base64
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,6 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from meshplatform import parquet
 from meshplatform.errors import Invalid
 from products.contracts.enforce.validator import (
     BatchResult,
@@ -31,9 +31,6 @@ CSV_SUFFIXES = frozenset({".csv"})
 JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 _PENDING = 1  # checked batches waiting for the writer thread
-_DICTIONARY_SAMPLE = 65_536  # rows of the first batch that decide the dictionary columns
-_ARROW_SCHEMA = b"ARROW:schema"  # the footer key of the Arrow schema pyarrow reads back
-_DICTIONARY_SHARE = 0.05  # dictionary-encode columns with at most this share of distinct values
 
 
 class UnsupportedFile(Invalid):
@@ -150,14 +147,11 @@ class _Output:
 
     def write(self, result: BatchResult) -> None:
         if self._passed is None:
-            self._passed = _writer(
-                self.passed_path,
-                result.passed.schema,
-                dictionary_columns(result.passed),
-                stored=_with_strings(result.passed.schema),
+            self._passed = parquet.writer(
+                self.passed_path, result.passed.schema, parquet.dictionary_columns(result.passed)
             )
         if self._quarantine is None:
-            self._quarantine = _writer(self.quarantine_path, result.quarantined.schema)
+            self._quarantine = parquet.writer(self.quarantine_path, result.quarantined.schema)
         while len(self._pending) >= _PENDING:
             self._pending.popleft().result()
         self._pending.append(self._pool.submit(_write, self._passed, self._quarantine, result))
@@ -167,9 +161,9 @@ class _Output:
         while self._pending:
             self._pending.popleft().result()
         if self._passed is None:
-            self._passed = _writer(self.passed_path, passed_schema)
+            self._passed = parquet.writer(self.passed_path, passed_schema)
         if self._quarantine is None:
-            self._quarantine = _writer(self.quarantine_path, quarantine_schema)
+            self._quarantine = parquet.writer(self.quarantine_path, quarantine_schema)
 
     def close(self) -> None:
         for future in self._pending:
@@ -184,53 +178,3 @@ def _write(passed: pq.ParquetWriter, quarantine: pq.ParquetWriter, result: Batch
     passed.write_table(result.passed)
     if result.quarantined.num_rows:
         quarantine.write_table(result.quarantined)
-
-
-def dictionary_columns(table: pa.Table) -> list[str] | bool:
-    """The columns worth dictionary encoding, judged on the first batch: few distinct values.
-
-    pyarrow dictionary-encodes every column by default and falls back to plain pages only
-    after a column's dictionary fills up, which cost 0.4 s of 1.2 s when writing the
-    2,000,000 passed rows of the orders benchmark (uuids, e-mails, amounts) and made the file
-    larger, not smaller.
-    """
-    if table.num_rows < _DICTIONARY_SAMPLE:
-        return True  # too little to judge: pyarrow's default
-    frame = pl.from_arrow(table.slice(0, _DICTIONARY_SAMPLE))
-    assert isinstance(frame, pl.DataFrame)
-    counts = frame.select(pl.all().approx_n_unique()).row(0)
-    limit = _DICTIONARY_SAMPLE * _DICTIONARY_SHARE
-    return [name for name, count in zip(frame.columns, counts, strict=True) if count <= limit]
-
-
-def _with_strings(schema: pa.Schema) -> pa.Schema:
-    """`schema` with Arrow strings where it has string views."""
-    return pa.schema(
-        [f.with_type(pa.string()) if f.type == pa.string_view() else f for f in schema],
-        metadata=schema.metadata,
-    )
-
-
-def _writer(
-    path: str,
-    schema: pa.Schema,
-    dictionary: list[str] | bool = True,
-    *,
-    stored: pa.Schema | None = None,
-) -> pq.ParquetWriter:
-    """A zstd ParquetWriter for tables of `schema`, whose file says they are of `stored`.
-
-    Batches with string views (`Validator.check_prepared(string_views=True)`) are written as
-    the same Parquet strings as Arrow strings; only the Arrow schema kept in the footer, which
-    tells pyarrow what to read them back as, would differ. So it is the one of `stored`, byte
-    for byte what pyarrow writes for a table of that schema: the files are the same.
-    """
-    if stored is None or stored == schema:
-        return pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=dictionary)
-    writer = pq.ParquetWriter(
-        path, schema, compression="zstd", use_dictionary=dictionary, store_schema=False
-    )
-    writer.add_key_value_metadata(
-        {_ARROW_SCHEMA: base64.b64encode(stored.serialize().to_pybytes())}
-    )
-    return writer
