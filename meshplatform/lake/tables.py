@@ -147,6 +147,7 @@ def commit(
             )
             _write_with_delta_rs(table, reader, mode, properties, partition_by, merge_keys)
         else:
+            _check_columns(table, reader.schema)
             root, filesystem = _location(uri)
             actions, rows = write_parts(root, filesystem, reader, reader.schema)
             properties = CommitProperties(
@@ -167,6 +168,20 @@ def commit(
             return Commit(version=int(table.version()), written=False)
         raise
     return Commit(version=table_version(uri), written=True)
+
+
+def _check_columns(table: DeltaTable, schema: pa.Schema) -> None:
+    """Part files are committed as they are written: their columns must be the table's (a
+    column the table lacks would be invisible to readers; delta-rs' writer refuses it too)."""
+    expected = {f.name: f.type for f in pa.schema(table.schema().to_arrow())}
+    given = {f.name: f.type for f in parquet.with_strings(schema)}
+    if given != expected:
+        names = expected.keys() | given.keys()
+        different = sorted(name for name in names if expected.get(name) != given.get(name))
+        raise SchemaConflict(
+            f"The data's columns are not the table's at {table.table_uri}: "
+            f"{', '.join(different)} differ. Nothing was written."
+        )
 
 
 def _write_with_delta_rs(

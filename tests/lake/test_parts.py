@@ -144,3 +144,16 @@ def test_string_views_are_stored_as_the_table_s_strings(tmp_path: Path) -> None:
     )
     lake.commit(uri, views, app_id="t", run=1)
     assert lake.read(uri).schema == SCHEMA
+
+
+def test_data_whose_columns_are_not_the_table_s_is_refused_and_nothing_written(
+    tmp_path: Path,
+) -> None:
+    uri = new_table(tmp_path)
+    extra = ROWS.append_column("secret", pa.array(["a", "b", "c"]))
+    with pytest.raises(lake.SchemaConflict, match="secret"):
+        lake.commit(uri, extra, app_id="t", run=1)
+    with pytest.raises(lake.SchemaConflict, match="id"):
+        lake.commit(uri, ROWS.set_column(0, "id", pa.array(["3", "1", "2"])), app_id="t", run=1)
+    assert lake.table_version(uri) == 0 and part_files(uri) == []
+    assert lake.commit(uri, ROWS, app_id="t", run=1).written
