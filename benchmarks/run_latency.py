@@ -121,11 +121,13 @@ def measure(product: Any, user: Any, work: Path, count: int) -> None:
         assert run.started_at is not None and run.finished_at is not None
         latencies.append((run.started_at - run.created_at).total_seconds() * 1000)
         durations.append((run.finished_at - run.started_at).total_seconds() * 1000)
+    slowest = latencies.index(max(latencies)) + 1
     latencies.sort()
     print(f"Run now -> worker starts the run, {count} runs, Redis, PostgreSQL, 2 cores")
     print(
         f"  p50 {statistics.median(latencies):.0f} ms   "
-        f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.0f} ms   max {latencies[-1]:.0f} ms"
+        f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.0f} ms   "
+        f"max {latencies[-1]:.0f} ms (run {slowest})"
     )
     print(f"  a one-row run (extract, check, two Delta commits): p50 "
           f"{statistics.median(durations):.0f} ms")  # fmt: skip
