@@ -117,6 +117,29 @@ def test_a_run_publishes_passing_rows_and_quarantines_the_rest_with_reasons(
     assert runtime.committed_watermarks(target.output_uri) == {"orders": {"files": ["in/a.csv"]}}
 
 
+def test_times_of_day_are_published_as_text_delta_has_no_time_type(tmp_path: Path) -> None:
+    check = validator(field("id", "integer"), field("opens", "time"))
+    spec = parse_pipeline({"inputs": [{"name": "shops", "files": {"path": "in/*.csv"}}]})
+    target = runtime.Target(
+        output_uri=str(tmp_path / "out"),
+        quarantine_uri=str(tmp_path / "out.quarantine"),
+        app_id="mesh:1",
+        run=1,
+    )
+    lake.ensure_table(target.output_uri, runtime.output_schema(check, ()))
+    lake.ensure_table(target.quarantine_uri, runtime.quarantine_schema(check))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("id,opens\n1,09:30:00\n2,25:00:00\n3,\n")
+    outcome = runtime.execute(spec, check, target, context(tmp_path), Recorder())
+    assert (outcome.status, outcome.rows_written, outcome.rows_quarantined) == ("published", 2, 1)
+    table = lake.read(target.output_uri)
+    assert table.schema.field("opens").type == pa.string()
+    assert sorted(table.to_pylist(), key=lambda row: row["id"]) == [
+        {"id": 1, "opens": "09:30:00.000000"},
+        {"id": 3, "opens": None},
+    ]
+
+
 def test_new_files_are_read_once_and_nothing_new_skips_the_run(tmp_path: Path) -> None:
     spec, parts = prepare(tmp_path)
     write_csv(tmp_path / "in", "a.csv", ["1,1,2026-01-01T00:00:00Z"])
