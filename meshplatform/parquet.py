@@ -14,12 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 COMPRESSION = "zstd"
-_DICTIONARY_SAMPLE = 65_536  # rows of the first batch that decide the dictionary columns
+DICTIONARY_SAMPLE = 65_536  # rows of the first batch that decide the dictionary columns
 _DICTIONARY_SHARE = 0.05  # dictionary-encode columns with at most this share of distinct values
 _ARROW_SCHEMA = b"ARROW:schema"  # the footer key of the Arrow schema pyarrow reads back
 
 
-def dictionary_columns(table: pa.Table) -> list[str] | bool:
+def dictionary_columns(table: pa.Table | pa.RecordBatch) -> list[str] | bool:
     """The columns worth dictionary encoding, judged on the first batch: few distinct values.
 
     pyarrow dictionary-encodes every column by default and falls back to plain pages only
@@ -27,12 +27,12 @@ def dictionary_columns(table: pa.Table) -> list[str] | bool:
     2,000,000 passed rows of the orders benchmark (uuids, e-mails, amounts) and made the file
     larger, not smaller.
     """
-    if table.num_rows < _DICTIONARY_SAMPLE:
+    if table.num_rows < DICTIONARY_SAMPLE:
         return True  # too little to judge: pyarrow's default
-    frame = pl.from_arrow(table.slice(0, _DICTIONARY_SAMPLE))
+    frame = pl.from_arrow(table.slice(0, DICTIONARY_SAMPLE))
     assert isinstance(frame, pl.DataFrame)
     counts = frame.select(pl.all().approx_n_unique()).row(0)
-    limit = _DICTIONARY_SAMPLE * _DICTIONARY_SHARE
+    limit = DICTIONARY_SAMPLE * _DICTIONARY_SHARE
     return [name for name, count in zip(frame.columns, counts, strict=True) if count <= limit]
 
 

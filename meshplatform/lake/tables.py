@@ -24,10 +24,9 @@ from deltalake.schema import Field
 from pyarrow import fs
 
 from meshplatform import parquet
-from meshplatform.lake.parts import delete_parts, write_parts
+from meshplatform.lake.parts import ROWS_KEY, commit_parts, plain
 
 MIN_RETENTION_HOURS = 7 * 24  # vacuuming newer versions corrupted a table a writer was using
-ROWS_KEY = "mesh.rows_added"  # commit metadata: the rows a commit of part files added
 HISTORY_SCAN = 1000  # commits searched for the last watermark (maintenance commits carry none)
 
 
@@ -66,7 +65,7 @@ def table_exists(uri: str) -> bool:
 def ensure_table(uri: str, schema: pa.Schema, partition_by: list[str] | None = None) -> int:
     """Create the table if it is not there; its current version either way (idempotent)."""
     if not table_exists(uri):
-        if not uri.startswith("s3://"):
+        if "://" not in uri:
             os.makedirs(uri, exist_ok=True)
         DeltaTable.create(
             uri,
@@ -134,33 +133,26 @@ def commit(
     `mode` is append, overwrite or merge (an upsert on `merge_keys`). An exception raised by a
     reader's batches aborts the write: nothing is committed. Files are zstd-compressed, with
     dictionaries only for columns of few distinct values (judged on the first batch).
+    Appends and overwrites of plain tables on local disk or S3 write their files with pyarrow
+    (`parts`); the rest with delta-rs.
     """
     table = _open(uri)
     done = table.transaction_version(app_id)
     if done is not None and done >= run:
         return Commit(version=int(table.version()), written=False)
     reader = data if isinstance(data, pa.RecordBatchReader) else data.to_reader()
+    location = _location(uri)
     try:
-        if mode == "merge" or partition_by:
+        if mode != "merge" and not partition_by and location is not None and plain(table):
+            _check_columns(table, reader.schema)
+            commit_parts(
+                table, *location, reader, mode=mode, metadata=metadata or {}, app_id=app_id, run=run
+            )
+        else:
             properties = CommitProperties(
                 custom_metadata=metadata or {}, app_transactions=[Transaction(app_id, run)]
             )
             _write_with_delta_rs(table, reader, mode, properties, partition_by, merge_keys)
-        else:
-            _check_columns(table, reader.schema)
-            root, filesystem = _location(uri)
-            actions, rows = write_parts(root, filesystem, reader, reader.schema)
-            properties = CommitProperties(
-                custom_metadata={**(metadata or {}), ROWS_KEY: str(rows)},
-                app_transactions=[Transaction(app_id, run)],
-            )
-            try:
-                table.create_write_transaction(
-                    [*actions], mode=mode, schema=table.schema(), commit_properties=properties
-                )
-            except BaseException:
-                delete_parts(root, filesystem, [action.path for action in actions])
-                raise
     except CommitFailedError:
         # Another delivery of the same run won the race: its commit is ours.
         table = _open(uri)
@@ -173,11 +165,9 @@ def commit(
 def _check_columns(table: DeltaTable, schema: pa.Schema) -> None:
     """Part files are committed as they are written: their columns must be the table's (a
     column the table lacks would be invisible to readers; delta-rs' writer refuses it too)."""
-    expected = {f.name: f.type for f in pa.schema(table.schema().to_arrow())}
-    given = {f.name: f.type for f in parquet.with_strings(schema)}
-    if given != expected:
-        names = expected.keys() | given.keys()
-        different = sorted(name for name in names if expected.get(name) != given.get(name))
+    expected = set(pa.schema(table.schema().to_arrow()).names)
+    if set(schema.names) != expected:
+        different = sorted(expected.symmetric_difference(schema.names))
         raise SchemaConflict(
             f"The data's columns are not the table's at {table.table_uri}: "
             f"{', '.join(different)} differ. Nothing was written."
@@ -192,13 +182,18 @@ def _write_with_delta_rs(
     partition_by: list[str] | None,
     merge_keys: list[str] | None,
 ) -> None:
-    """Merges, and partitioned writes (delta-rs names and escapes the partition folders)."""
+    """Merges, partitioned writes (delta-rs names and escapes the partition folders) and
+    tables whose writer must enforce something (see `parts.plain`)."""
     first = next(iter(reader), None)
-    chosen = True if first is None else parquet.dictionary_columns(pa.Table.from_batches([first]))
-    plain = [] if isinstance(chosen, bool) else [n for n in reader.schema.names if n not in chosen]
+    chosen = True if first is None else parquet.dictionary_columns(first)
+    dictionary = set(reader.schema.names if isinstance(chosen, bool) else chosen)
     writer = WriterProperties(
         compression="ZSTD",
-        column_properties={name: ColumnProperties(dictionary_enabled=False) for name in plain},
+        column_properties={
+            name: ColumnProperties(dictionary_enabled=False)
+            for name in reader.schema.names
+            if name not in dictionary
+        },
     )
     batches = pa.RecordBatchReader.from_batches(
         reader.schema, itertools.chain([] if first is None else [first], reader)
@@ -306,10 +301,15 @@ def _filesystem(uri: str) -> Any:
     return s3_filesystem() if uri.startswith("s3://") else None
 
 
-def _location(uri: str) -> tuple[str, fs.FileSystem]:
-    """The table's folder as a path on its pyarrow file system."""
+def _location(uri: str) -> tuple[str, fs.FileSystem] | None:
+    """The table's folder as a path on its pyarrow file system (None: a store pyarrow is not
+    set up for here; delta-rs writes there)."""
     if uri.startswith("s3://"):
         return uri.removeprefix("s3://"), s3_filesystem()
+    if uri.startswith("file://"):
+        return uri.removeprefix("file://"), fs.LocalFileSystem()
+    if "://" in uri:
+        return None
     return os.path.abspath(uri), fs.LocalFileSystem()
 
 

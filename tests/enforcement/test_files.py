@@ -100,7 +100,7 @@ def test_validate_file_raises_a_failed_write(
 
 
 def test_validate_file_dictionary_encodes_only_repetitive_columns(tmp_path: Path) -> None:
-    rows = parquet._DICTIONARY_SAMPLE + 10
+    rows = parquet.DICTIONARY_SAMPLE + 10
     path = tmp_path / "many.csv"
     path.write_text("id,email\n" + "".join(f"{i},u{i % 3}@x.io\n" for i in range(rows)))
     out = tmp_path / "out"
