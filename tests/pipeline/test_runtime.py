@@ -39,14 +39,16 @@ def write_csv(root: Path, name: str, rows: list[str]) -> None:
     (root / name).write_text("order_id,amount,ordered_at\n" + "".join(f"{r}\n" for r in rows))
 
 
-def prepare(tmp_path: Path, mode: str = "append", **load: Any) -> tuple[PipelineSpec, Any]:
+def prepare(
+    tmp_path: Path, mode: str = "append", fields: tuple[Any, ...] = ORDERS, **load: Any
+) -> tuple[PipelineSpec, Any]:
     spec = parse_pipeline(
         {
             "inputs": [{"name": "orders", "files": {"path": "in/*.csv"}}],
             "load": {"mode": mode, **load},
         }
     )
-    check = validator(*ORDERS)
+    check = validator(*fields)
     target = runtime.Target(
         output_uri=str(tmp_path / "lake" / "out"),
         quarantine_uri=str(tmp_path / "lake" / "out.quarantine"),
@@ -118,21 +120,11 @@ def test_a_run_publishes_passing_rows_and_quarantines_the_rest_with_reasons(
 
 
 def test_times_of_day_are_published_as_text_delta_has_no_time_type(tmp_path: Path) -> None:
-    check = validator(field("id", "integer"), field("opens", "time"))
-    spec = parse_pipeline({"inputs": [{"name": "shops", "files": {"path": "in/*.csv"}}]})
-    target = runtime.Target(
-        output_uri=str(tmp_path / "out"),
-        quarantine_uri=str(tmp_path / "out.quarantine"),
-        app_id="mesh:1",
-        run=1,
-    )
-    lake.ensure_table(target.output_uri, runtime.output_schema(check, ()))
-    lake.ensure_table(target.quarantine_uri, runtime.quarantine_schema(check))
-    (tmp_path / "in").mkdir()
+    spec, parts = prepare(tmp_path, fields=(field("id", "integer"), field("opens", "time")))
     (tmp_path / "in" / "a.csv").write_text("id,opens\n1,09:30:00\n2,25:00:00\n3,\n")
-    outcome = runtime.execute(spec, check, target, context(tmp_path), Recorder())
+    outcome = run(spec, parts, tmp_path, 1)
     assert (outcome.status, outcome.rows_written, outcome.rows_quarantined) == ("published", 2, 1)
-    table = lake.read(target.output_uri)
+    table = lake.read(str(tmp_path / "lake" / "out"))
     assert table.schema.field("opens").type == pa.string()
     assert sorted(table.to_pylist(), key=lambda row: row["id"]) == [
         {"id": 1, "opens": "09:30:00.000000"},
