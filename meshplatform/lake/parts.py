@@ -78,13 +78,13 @@ def commit_parts(
     except Exception as error:
         landed = _landed(table, names)
         if landed is False:
-            delete_parts(root, filesystem, names)
+            _delete(root, filesystem, names)
         if not landed:
             raise
         logger.warning("Committed %s to %s, then failed: %s", names, table.table_uri, error)
 
 
-def delete_parts(root: str, filesystem: fs.FileSystem, names: list[str]) -> None:
+def _delete(root: str, filesystem: fs.FileSystem, names: list[str]) -> None:
     """Delete written part files that no commit points at (best effort: vacuum does the rest)."""
     for name in names:
         with contextlib.suppress(OSError):
@@ -166,7 +166,7 @@ class _Parts:
             finally:
                 with contextlib.suppress(OSError, pa.ArrowException):
                     opened.stream.close()
-        delete_parts(self._root, self._filesystem, self.written)
+        _delete(self._root, self._filesystem, self.written)
 
     def _flush(self) -> None:
         if not self._pending:
