@@ -8,6 +8,8 @@ version one takes it and the other sees the conflict, retries an append, and fai
 
 from __future__ import annotations
 
+import base64
+import os
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -98,6 +100,26 @@ def test_provisioning_a_run_the_preview_and_time_travel_work_on_s3(
     assert (first.output_version or 0) > created
     assert lake.read(output, version=created).num_rows == 0
     assert lake.read(quarantine_uri("sales", "orders", "default")).num_rows == 1
+
+
+def test_part_files_of_several_upload_parts_are_committed_with_their_true_size(
+    lake_uri: str,
+) -> None:
+    """pyarrow uploads a file of more than one S3 part in pieces; the add action's size must
+    be the object's (readers find the Parquet footer by it)."""
+    uri = f"{lake_uri}/big"
+    schema = pa.schema([("id", pa.int64()), ("note", pa.string())])
+    lake.ensure_table(uri, schema)
+    rows = 200_000
+    raw = os.urandom(96 * rows)  # does not compress: 128 characters of base64 a row
+    noise = pa.array([base64.b64encode(raw[i * 96 : (i + 1) * 96]).decode() for i in range(rows)])
+    lake.commit(uri, pa.table({"id": pa.array(range(rows)), "note": noise}), app_id="t", run=1)
+    table = DeltaTable(uri, storage_options=storage_options(uri))
+    (action,) = pa.table(table.get_add_actions(flatten=False)).to_pylist()
+    stored = lake.s3_filesystem().get_file_info(f"{uri.removeprefix('s3://')}/{action['path']}")
+    assert action["size_bytes"] == stored.size > 10 * 1024 * 1024  # several 10 MB parts
+    read = lake.read(uri)
+    assert read.num_rows == rows and read["note"][rows - 1].as_py() == noise[rows - 1].as_py()
 
 
 def run_now(product: DataProduct, actor: Any) -> Run:
