@@ -48,6 +48,7 @@ from products.tables import output_ports, quarantine_uri, table_uri
 PREVIEW_MAX = 1000
 QUARANTINE_MAX = 1000
 DOWNLOAD_FORMATS = ("parquet", "csv")
+FORMULA_START = r"^([=+\-@\t\r])"  # what spreadsheets read as the start of a formula
 HASH, REDACT = "hash", "redact"
 REDACTED_TEXT = "***"
 RESTRICTED_RANK = classification_rank(Classification.RESTRICTED)
@@ -405,14 +406,28 @@ def _stream(scanned: Any, fmt: str, masking: Masking) -> Iterator[bytes]:
         else pacsv.CSVWriter(spool, schema)
     )
     for batch in scanned.to_batches():
+        table = pa.Table.from_batches([batch])
         if masking.masked:
-            writer.write_table(mask_table(pa.Table.from_batches([batch]), masking).cast(schema))
-        else:
-            writer.write_batch(batch)
+            table = mask_table(table, masking).cast(schema)
+        writer.write_table(table if fmt == "parquet" else _inert(table))
         if chunk := spool.take():
             yield chunk
     writer.close()
     yield spool.take()
+
+
+def _inert(table: pa.Table) -> pa.Table:
+    """`table` for a CSV file: text cells a spreadsheet would run as a formula (`=`, `+`, `-`,
+    `@`, tab, carriage return first) start with `'` instead, as OWASP advises against CSV
+    injection. Numbers are not text and keep their sign; Parquet downloads are left as stored.
+    """
+    columns = [
+        pc.replace_substring_regex(column, FORMULA_START, r"'\1")
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        else column
+        for column in table.columns
+    ]
+    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 def _json_rows(table: pa.Table) -> list[dict[str, Any]]:

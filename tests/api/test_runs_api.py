@@ -296,6 +296,30 @@ def test_preview_refuses_versions_limits_and_ports_that_do_not_exist(
     error_of(response)
 
 
+def test_csv_downloads_keep_spreadsheets_from_running_cells_as_formulas(
+    client_for: Client, orders: DataProduct
+) -> None:
+    uri = table_uri("sales", "orders", "default")
+    lake.ensure_table(uri, SCHEMA)
+    hostile = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tTAB", "plain", "a=b"]
+    rows = pa.table(
+        {"order_id": hostile, "amount": [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]}, schema=SCHEMA
+    )
+    lake.commit(uri, rows, app_id="mesh:test", run=make_run(orders).pk)
+    client = client_for("viewer")
+
+    csv = client.get(f"{ORDERS}/download/", {"format": "csv"})
+    parquet = client.get(f"{ORDERS}/download/", {"format": "parquet"})
+
+    lines = b"".join(csv.streaming_content).decode().splitlines()[1:]
+    assert lines == [
+        '"\'=HYPERLINK(""http://x"")",-1', "\"'+1\",2", "\"'-2\",3", "\"'@SUM(A1)\",4",
+        '"\'\tTAB",5', '"plain",6', '"a=b",7',
+    ]  # fmt: skip
+    stored = pq.read_table(io.BytesIO(b"".join(parquet.streaming_content)))
+    assert stored["order_id"].to_pylist() == hostile  # Parquet keeps the values as they are
+
+
 def test_download_returns_the_file_at_a_version_as_an_attachment(
     client_for: Client, orders_table: list[Run]
 ) -> None:
