@@ -33,7 +33,7 @@ from meshplatform import lake
 from meshplatform.errors import Forbidden, Invalid, NotFound
 from meshplatform.keys import quarantine_hash_key
 from products.access import reads_unmasked
-from products.contracts.enforce.compiler import SENSITIVE_CLASSIFICATIONS
+from products.contracts.enforce.compiler import is_sensitive, parent_column
 from products.contracts.enforce.masking import mask_columns
 from products.models import (
     Classification,
@@ -124,25 +124,15 @@ def _contract_fields(product: DataProduct) -> list[dict[str, Any]]:
     return [spec for spec in normalized["fields"] if spec["object"] == first]
 
 
-def _explicitly_sensitive(spec: dict[str, Any]) -> bool:
-    # The enforcement compiler's rule: these values are already hashed in quarantine.
-    label = (spec.get("classification") or "").strip().lower()
-    return bool(spec.get("pii")) or label in SENSITIVE_CLASSIFICATIONS
-
-
 def field_rank(spec: dict[str, Any], product_rank: int) -> int:
     label = (spec.get("classification") or "").strip().lower()
-    if _explicitly_sensitive(spec):
+    if is_sensitive(spec):  # the enforcement compiler's rule: hashed in quarantine
         return RESTRICTED_RANK
     if not label:
         return product_rank
     if label in Classification.values:
         return classification_rank(label)
     return RESTRICTED_RANK  # a label this platform does not know: fail closed
-
-
-def _column(spec: dict[str, Any]) -> str:
-    return str(spec["name"]).split(".")[0].split("[]")[0]
 
 
 def masking_for(fields: list[dict[str, Any]], classification: str, clearance: str) -> Masking:
@@ -152,7 +142,7 @@ def masking_for(fields: list[dict[str, Any]], classification: str, clearance: st
     ranks: dict[str, int] = {}
     methods: dict[str, str] = {}
     for spec in fields:
-        column = _column(spec)
+        column = parent_column(spec["name"])
         ranks[column] = max(ranks.get(column, 0), field_rank(spec, product_rank))
         declared = spec.get("masking")
         if declared in (HASH, REDACT) and (column == spec["name"] or column not in methods):
@@ -163,7 +153,7 @@ def masking_for(fields: list[dict[str, Any]], classification: str, clearance: st
             for name, rank in ranks.items()
         },
         others=HASH if product_rank > cleared else None,
-        prehashed=frozenset(_column(spec) for spec in fields if _explicitly_sensitive(spec)),
+        prehashed=frozenset(parent_column(spec["name"]) for spec in fields if is_sensitive(spec)),
     )
 
 

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-SENSITIVE = frozenset({"restricted", "pii", "sensitive"})
+from products.contracts.enforce.compiler import is_sensitive
+
 DATE_TYPES = frozenset({"date", "timestamp"})
 
 
@@ -65,10 +66,9 @@ def sensitive_fields_masked(view: dict[str, Any], p: dict[str, Any]) -> Outcome:
         return Outcome(True, "Not applicable: no contract yet.")
     missing = []
     for field in contract["fields"]:
-        classification = (field["classification"] or "").lower()
-        if not (field["pii"] or classification in SENSITIVE):
+        if not is_sensitive(field):
             continue
-        if not classification or not field["masking"]:
+        if not field["classification"] or not field["masking"]:
             missing.append(field["name"])
     if missing:
         return Outcome(

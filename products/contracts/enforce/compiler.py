@@ -88,7 +88,7 @@ def compile_plan(parsed: ParsedContract, object_name: str | None) -> Plan:
     specs = [f for f in normalized["fields"] if f["object"] == name]
     top = [f for f in specs if "." not in f["name"] and "[]" not in f["name"]]
     nested = [f for f in specs if f not in top]
-    masked_parents = {_parent(f["name"]) for f in nested if _sensitive(f)}
+    masked_parents = {parent_column(f["name"]) for f in nested if is_sensitive(f)}
     fields = [
         _field_plan(index, spec, spec["name"] in masked_parents, problems)
         for index, spec in enumerate(top)
@@ -154,17 +154,20 @@ def _field_plan(
         logical_type=logical_type,
         fmt=fmt,
         # A nested sensitive field masks its whole parent column: the text holds that part.
-        sensitive=_sensitive(spec) or holds_sensitive,
+        sensitive=is_sensitive(spec) or holds_sensitive,
         raw=spec["name"],
         typed=f"__typed_{index}",
     )
 
 
-def _sensitive(spec: dict[str, Any]) -> bool:
-    return bool(spec["pii"]) or (spec["classification"] or "").lower() in SENSITIVE_CLASSIFICATIONS
+def is_sensitive(spec: dict[str, Any]) -> bool:
+    """PII or classified restricted/sensitive: hashed in quarantine, restricted to read."""
+    label = (spec.get("classification") or "").lower()
+    return bool(spec.get("pii")) or label in SENSITIVE_CLASSIFICATIONS
 
 
-def _parent(name: str) -> str:
+def parent_column(name: str) -> str:
+    """The top-level column a (possibly nested) field name lives in."""
     return name.split(".")[0].split("[]")[0]
 
 
