@@ -192,11 +192,11 @@ def _attempt(run: Run) -> Run:
     emitter: lineage.LineageEmitter | None = None
     run_uuid = lineage.run_uuid(product.address, run.pk)
 
-    def gate(checked: runtime.Outcome) -> list[str]:
+    def gate(checked: runtime.Outcome, rows_to_publish: int) -> list[str]:
         reasons = gate_run(
             run,
             rows_read=checked.rows_read,
-            rows_written=checked.rows_written,
+            rows_written=rows_to_publish,
             rows_quarantined=checked.rows_quarantined,
         )
         telemetry.record_policy_failures(product=product.address, count=len(reasons))

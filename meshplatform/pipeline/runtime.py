@@ -138,14 +138,14 @@ def execute(
     observer: Observer,
     extractors: dict[str, Extractor] | None = None,
     fallback_watermark: dict[str, Any] | None = None,
-    gate: Callable[[Outcome], list[str]] | None = None,
+    gate: Callable[[Outcome, int], list[str]] | None = None,
 ) -> Outcome:
     """Run the steps; raises StepFailed (the user's to fix) or anything else (ours/transient).
 
     `fallback_watermark` is used when the output's recent history holds no run commit (a
     thousand maintenance commits since, say): the watermark the platform last recorded.
-    `gate` judges the checked run before anything is published (run-time policies): the
-    reasons it returns hold the output back.
+    `gate` judges the checked run, with the rows it would publish, before anything is
+    published (run-time policies): the reasons it returns hold the output back.
     """
     version = already_published(target)
     if version is not None:
@@ -196,7 +196,7 @@ def _check_and_publish(
     watermark: dict[str, Any],
     observer: Observer,
     outcome: Outcome,
-    gate: Callable[[Outcome], list[str]] | None = None,
+    gate: Callable[[Outcome, int], list[str]] | None = None,
 ) -> None:
     metadata = {WATERMARK_KEY: json.dumps(watermark, sort_keys=True), RUN_KEY: str(target.run)}
     mode = target.mode
@@ -245,8 +245,7 @@ def _check_and_publish(
             if not verdict["passed"]
         ]
         if not outcome.held and gate is not None:
-            outcome.rows_written = report.rows_passed  # what would be published
-            outcome.held = gate(outcome)
+            outcome.held = gate(outcome, report.rows_passed)
         if outcome.held:
             output.abort()
             outcome.status = "held"
