@@ -55,19 +55,16 @@ def writer(
     strings, byte for byte what pyarrow writes for such a table: the files are the same.
     """
     stored = with_strings(schema)
-    if stored == schema:
-        return pq.ParquetWriter(
-            where, schema, compression=COMPRESSION, use_dictionary=dictionary, **options
-        )
     output = pq.ParquetWriter(
         where,
         schema,
         compression=COMPRESSION,
         use_dictionary=dictionary,
-        store_schema=False,
+        store_schema=stored == schema,
         **options,
     )
-    output.add_key_value_metadata(
-        {_ARROW_SCHEMA: base64.b64encode(stored.serialize().to_pybytes())}
-    )
+    if stored != schema:
+        output.add_key_value_metadata(
+            {_ARROW_SCHEMA: base64.b64encode(stored.serialize().to_pybytes())}
+        )
     return output

@@ -36,14 +36,14 @@ TARGET_FILE_BYTES = 100 * 1024 * 1024  # as delta-rs' default target file size
 ROW_GROUP_ROWS = 65_536  # smaller batches (a quarantine's) are gathered into one row group
 
 
-def plain(table: DeltaTable) -> bool:
+def plain(table: DeltaTable, stored: pa.Schema) -> bool:
     """Whether part files may be committed to `table` as they are: no partitions to lay out,
     and nothing a writer must enforce or derive (NOT NULL, constraints, generated columns,
     column mapping: all need a writer above version 2 or a non-nullable column)."""
     return (
         not table.metadata().partition_columns
         and table.protocol().min_writer_version <= 2
-        and all(field.nullable for field in pa.schema(table.schema().to_arrow()))
+        and all(field.nullable for field in stored)
     )
 
 
@@ -52,6 +52,7 @@ def commit_parts(
     root: str,
     filesystem: fs.FileSystem,
     batches: Iterable[pa.RecordBatch],
+    stored: pa.Schema,
     *,
     mode: str,
     metadata: dict[str, str],
@@ -59,13 +60,14 @@ def commit_parts(
     run: int,
 ) -> None:
     """Write `batches` as part files under `root` (the table's folder) and commit them in one
-    commit tagged (app_id, run). Batches are cast to the table's types as they are written.
+    commit tagged (app_id, run). Batches are cast to the table's types (`stored`, its Arrow
+    schema) as they are written.
 
     If anything fails before the commit is in the log, the files written are deleted and the
     error goes on. If the commit is in the log and what came after it failed (a checkpoint,
     log clean-up), the data stays: the run did commit.
     """
-    actions, rows = _write(root, filesystem, batches, pa.schema(table.schema().to_arrow()))
+    actions, rows = _write(root, filesystem, batches, stored)
     names = [action.path for action in actions]
     properties = CommitProperties(
         custom_metadata={**metadata, ROWS_KEY: str(rows)},

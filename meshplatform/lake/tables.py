@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -65,8 +64,6 @@ def table_exists(uri: str) -> bool:
 def ensure_table(uri: str, schema: pa.Schema, partition_by: list[str] | None = None) -> int:
     """Create the table if it is not there; its current version either way (idempotent)."""
     if not table_exists(uri):
-        if "://" not in uri:
-            os.makedirs(uri, exist_ok=True)
         DeltaTable.create(
             uri,
             schema,
@@ -142,12 +139,14 @@ def commit(
         return Commit(version=int(table.version()), written=False)
     reader = data if isinstance(data, pa.RecordBatchReader) else data.to_reader()
     location = _location(uri)
+    stored = pa.schema(table.schema().to_arrow())
     try:
-        if mode != "merge" and not partition_by and location is not None and plain(table):
-            _check_columns(table, reader.schema)
+        if mode != "merge" and not partition_by and location is not None and plain(table, stored):
+            _check_columns(uri, stored, reader.schema)
             commit_parts(
-                table, *location, reader, mode=mode, metadata=metadata or {}, app_id=app_id, run=run
-            )
+                table, *location, reader, stored,
+                mode=mode, metadata=metadata or {}, app_id=app_id, run=run,
+            )  # fmt: skip
         else:
             properties = CommitProperties(
                 custom_metadata=metadata or {}, app_transactions=[Transaction(app_id, run)]
@@ -159,17 +158,17 @@ def commit(
         if (table.transaction_version(app_id) or -1) >= run:
             return Commit(version=int(table.version()), written=False)
         raise
-    return Commit(version=table_version(uri), written=True)
+    table.update_incremental()
+    return Commit(version=int(table.version()), written=True)
 
 
-def _check_columns(table: DeltaTable, schema: pa.Schema) -> None:
+def _check_columns(uri: str, stored: pa.Schema, schema: pa.Schema) -> None:
     """Part files are committed as they are written: their columns must be the table's (a
     column the table lacks would be invisible to readers; delta-rs' writer refuses it too)."""
-    expected = set(pa.schema(table.schema().to_arrow()).names)
-    if set(schema.names) != expected:
-        different = sorted(expected.symmetric_difference(schema.names))
+    if set(schema.names) != set(stored.names):
+        different = sorted(set(stored.names).symmetric_difference(schema.names))
         raise SchemaConflict(
-            f"The data's columns are not the table's at {table.table_uri}: "
+            f"The data's columns are not the table's at {uri}: "
             f"{', '.join(different)} differ. Nothing was written."
         )
 
@@ -186,14 +185,12 @@ def _write_with_delta_rs(
     tables whose writer must enforce something (see `parts.plain`)."""
     first = next(iter(reader), None)
     chosen = True if first is None else parquet.dictionary_columns(first)
-    dictionary = set(reader.schema.names if isinstance(chosen, bool) else chosen)
+    plain_columns = (
+        [] if isinstance(chosen, bool) else [n for n in reader.schema.names if n not in chosen]
+    )
     writer = WriterProperties(
         compression="ZSTD",
-        column_properties={
-            name: ColumnProperties(dictionary_enabled=False)
-            for name in reader.schema.names
-            if name not in dictionary
-        },
+        column_properties={n: ColumnProperties(dictionary_enabled=False) for n in plain_columns},
     )
     batches = pa.RecordBatchReader.from_batches(
         reader.schema, itertools.chain([] if first is None else [first], reader)
@@ -228,12 +225,11 @@ def _write_with_delta_rs(
 
 def drop_table(uri: str) -> bool:
     """Delete the table, data and log (retention ended); False if there was none."""
-    if not table_exists(uri):
+    location = _location(uri)
+    if location is None or not table_exists(uri):
         return False
-    if uri.startswith("s3://"):
-        _filesystem(uri).delete_dir(uri.removeprefix("s3://"))
-    else:
-        shutil.rmtree(uri)
+    path, filesystem = location
+    filesystem.delete_dir(path)
     return True
 
 
