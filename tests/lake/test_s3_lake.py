@@ -22,14 +22,13 @@ from rest_framework.test import APIClient
 
 from meshplatform import lake
 from meshplatform.lake.tables import storage_options
-from products import jobs, provisioning, runs, services
-from products.models import DataProduct, Provisioning, Run, Status
+from products.models import Provisioning, Run
 from products.tables import quarantine_uri, table_uri
-from tests.factories import odcs_document
 
 # The moto server and its AWS_* variables, shared with the pipeline tests (one server a session).
 from tests.pipeline.conftest import s3 as s3_bucket  # noqa: F401
 from tests.pipeline.conftest import s3_endpoint  # noqa: F401
+from tests.products.test_run_jobs import ready, run_now
 
 WRITERS = 4
 SCHEMA = pa.schema([pa.field("x", pa.int64())])
@@ -65,14 +64,9 @@ def test_s3_commits_are_put_if_absent(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_provisioning_a_run_the_preview_and_time_travel_work_on_s3(
     people: SimpleNamespace, lake_uri: str, tmp_path: Any
 ) -> None:
-    product = people.internal
-    services.publish_contract(product=product, document=odcs_document(), actor=people.engineer)
-    DataProduct.objects.filter(pk=product.pk).update(
-        status=Status.ACTIVE,
-        pipeline={"inputs": [{"name": "orders", "files": {"path": "*.csv"}}]},
-    )
-    provisioning.provision_product(product.pk)
-    product.refresh_from_db()
+    product = ready(people.internal, people.engineer, {
+        "inputs": [{"name": "orders", "files": {"path": "*.csv"}}],
+    })  # fmt: skip
     assert product.provisioning == Provisioning.READY, product.provisioning_error
     output = table_uri("sales", "orders", "default")
     assert output.startswith(f"{lake_uri}/sales/orders/")
@@ -120,13 +114,6 @@ def test_part_files_of_several_upload_parts_are_committed_with_their_true_size(
     assert action["size_bytes"] == stored.size > 10 * 1024 * 1024  # several 10 MB parts
     read = lake.read(uri)
     assert read.num_rows == rows and read["note"][rows - 1].as_py() == noise[rows - 1].as_py()
-
-
-def run_now(product: DataProduct, actor: Any) -> Run:
-    run = runs.trigger_run(product=product, actor=actor)
-    jobs.execute_run(run.pk)
-    run.refresh_from_db()
-    return run
 
 
 def test_an_append_from_a_stale_snapshot_is_retried_on_the_next_version(lake_uri: str) -> None:
