@@ -133,15 +133,11 @@ class ProductCompliance(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Evaluation.objects.none()
         product = get_object_or_404(
-            DataProduct.objects.visible_to(self.request.user),
-            domain__slug=self.kwargs["domain"],
-            slug=self.kwargs["product"],
+            DataProduct.objects.addressed(
+                self.request.user, self.kwargs["domain"], self.kwargs["product"]
+            )
         )
-        return (
-            Evaluation.objects.filter(product=product, current=True)
-            .select_related("policy__domain", "product__domain")
-            .order_by("passed", "waived", "policy__slug")
-        )
+        return Evaluation.objects.current_for(product).select_related("product__domain")
 
 
 @extend_schema(
@@ -190,9 +186,7 @@ class WaiverList(generics.ListAPIView):
         """Ask the council to excuse a product from a policy until a date (domain owners)."""
         data = validated(WaiverRequestSerializer, request.data)
         domain, slug = data["product"].split("/")
-        product = get_object_or_404(
-            DataProduct.objects.visible_to(request.user), domain__slug=domain, slug=slug
-        )
+        product = get_object_or_404(DataProduct.objects.addressed(request.user, domain, slug))
         policy = get_object_or_404(Policy.objects.visible_to(request.user), pk=data["policy"])
         waiver = services.request_waiver(
             actor=request.user, policy=policy, product=product, reason=data["reason"],

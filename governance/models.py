@@ -144,6 +144,16 @@ class PolicyVersion(models.Model):
         return f"{self.policy} v{self.version}"
 
 
+class EvaluationQuerySet(models.QuerySet["Evaluation"]):
+    def current_for(self, product: Any) -> EvaluationQuerySet:
+        """A product's latest verdicts, failing ones first: its Compliance tab and API."""
+        return (
+            self.filter(product=product, current=True)
+            .select_related("policy__domain")
+            .order_by("passed", "waived", "policy__slug")
+        )
+
+
 class Evaluation(models.Model):
     """One verdict of one policy version on one product. `current` marks the latest verdict
     per (policy, product), which the dashboard aggregates; the others are its history. A
@@ -171,6 +181,8 @@ class Evaluation(models.Model):
     )
     evaluated_at = models.DateTimeField()
     current = models.BooleanField(default=True)
+
+    objects = EvaluationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-evaluated_at", "-id"]

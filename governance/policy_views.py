@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.models import Domain, Role
-from domains.permissions import is_admin, is_governance, roles_of
+from domains.permissions import is_admin, roles_of, sees_everything
 from governance import services
 from governance.forms import PolicyForm, WaiverForm
 from governance.models import Evaluation, Policy, Waiver
@@ -33,7 +33,7 @@ def _scopes(user: Any) -> list[tuple[str, str]]:
     scopes = (
         [(GLOBAL, "The whole mesh (global)")] if services.can_manage_policies(user, None) else []
     )
-    owned = [pk for pk, role in roles_of(user).items() if role == Role.OWNER or is_admin(user)]
+    owned = [pk for pk, role in roles_of(user).items() if role == Role.OWNER]
     domains = Domain.objects.all() if is_admin(user) else Domain.objects.filter(pk__in=owned)
     return scopes + [(d.slug, f"Domain {d.slug}") for d in domains.order_by("slug")]
 
@@ -125,9 +125,7 @@ def _try(request: HttpRequest, form: PolicyForm, domain: Domain | None) -> Any:
 def waiver_new(request: HttpRequest, pk: int, domain: str, product: str) -> HttpResponse:
     """A domain owner asks the council to excuse one product from one policy."""
     policy = get_object_or_404(Policy.objects.visible_to(request.user), pk=pk)
-    target = get_object_or_404(
-        DataProduct.objects.visible_to(request.user), domain__slug=domain, slug=product
-    )
+    target = get_object_or_404(DataProduct.objects.addressed(request.user, domain, product))
     form = WaiverForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         until = timezone.make_aware(datetime.combine(form.cleaned_data["until"], time(23, 59)))
@@ -152,7 +150,7 @@ def waiver_list(request: HttpRequest) -> HttpResponse:
     context = {
         "section": "governance",
         "waivers": Waiver.objects.visible_to(request.user)[:200],
-        "decides": is_admin(request.user) or is_governance(request.user),
+        "decides": sees_everything(request.user),
     }
     return render(request, "governance/waiver_list.html", context)
 
@@ -162,7 +160,7 @@ def waiver_list(request: HttpRequest) -> HttpResponse:
 def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
     waiver = get_object_or_404(Waiver.objects.visible_to(request.user), pk=pk)
     try:
-        services.decide_waiver(
+        decided = services.decide_waiver(
             actor=request.user, waiver=waiver, approve=request.POST.get("decision") == "approve"
         )
     except Forbidden as error:
@@ -170,6 +168,5 @@ def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
     except PlatformError as error:
         messages.error(request, error.message)
         return redirect("waiver-list")
-    decided = Waiver.objects.get(pk=waiver.pk)
     messages.success(request, f"Waiver {decided.get_status_display().lower()}.")
     return redirect("waiver-list")

@@ -14,8 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from domains.models import Domain, Role
-from domains.permissions import is_admin, is_governance, role_in
+from domains.models import Domain
+from domains.permissions import can_manage_domain, sees_everything
 from governance import audit
 from governance.dashboard import snapshot_scores
 from governance.evaluation import enabled_policies, for_policies, judge, record, views_of
@@ -30,9 +30,7 @@ MAX_WAIVER = timedelta(days=180)
 
 
 def can_manage_policies(user: Any, domain: Domain | None) -> bool:
-    if domain is None:
-        return is_admin(user) or is_governance(user)
-    return is_admin(user) or role_in(user, domain) == Role.OWNER
+    return sees_everything(user) if domain is None else can_manage_domain(user, domain)
 
 
 def _require_manager(actor: Any, domain: Domain | None) -> None:
@@ -196,7 +194,7 @@ def request_waiver(
     *, actor: Any, policy: Policy, product: DataProduct, reason: str, until: datetime
 ) -> Waiver:
     """A domain owner asks the council to excuse one product from one policy for a while."""
-    if not (is_admin(actor) or role_in(actor, product.domain) == Role.OWNER):
+    if not can_manage_domain(actor, product.domain):
         raise Forbidden(f"Only owners of '{product.domain.slug}' ask for waivers.")
     if not reason.strip():
         raise Invalid("Say why the product needs the exception.", fields={"reason": "Required."})
@@ -222,7 +220,7 @@ def request_waiver(
 @transaction.atomic
 def decide_waiver(*, actor: Any, waiver: Waiver, approve: bool) -> Waiver:
     """The council approves or denies a requested waiver; the product is judged again."""
-    if not (is_admin(actor) or is_governance(actor)):
+    if not sees_everything(actor):
         raise Forbidden("Only the governance council decides waivers.")
     waiver = Waiver.objects.select_for_update().select_related("product__domain").get(pk=waiver.pk)
     if waiver.status != Waiver.Status.REQUESTED:

@@ -24,8 +24,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from domains.models import Domain, Role
-from domains.permissions import can_edit_products, is_admin, role_in
+from domains.models import Domain
+from domains.permissions import can_edit_products, can_manage_domain
 from governance.evaluation import failing_warnings
 from governance.models import Evaluation
 from meshplatform.errors import Forbidden, NotFound, PlatformError
@@ -125,14 +125,8 @@ def product_detail(request: HttpRequest, domain: str, product: str) -> HttpRespo
     if tab == "access":
         context.update(access_context(request, item))
     if tab == "compliance":
-        context["verdicts"] = (
-            Evaluation.objects.filter(product=item, current=True)
-            .select_related("policy__domain")
-            .order_by("passed", "waived", "policy__slug")
-        )
-        context["asks_waivers"] = (
-            is_admin(request.user) or role_in(request.user, item.domain) == Role.OWNER
-        )
+        context["verdicts"] = Evaluation.objects.current_for(item)
+        context["asks_waivers"] = can_manage_domain(request.user, item.domain)
     if tab == "versions":
         versions = list(
             item.contracts.select_related("published_by").defer("document", "normalized")
