@@ -136,7 +136,7 @@ def views_of(products: list[DataProduct], now: datetime) -> dict[int, View]:
                 version=contract.version,
                 normalized=contract.normalized,
                 previous_version=getattr(product, "previous_version", None),
-                breaking_changes=[c for c in contract.changes if c.get("breaking")],
+                breaking_changes=contract.breaking_changes,
             ),
             run=None if run is None else _run_part(run),
             grants=grants[product.pk],

@@ -209,17 +209,21 @@ def masked_names(columns: list[str], masking: Masking) -> dict[str, str]:
 
 def _uri(product: DataProduct, port: str | None) -> tuple[str, str]:
     name = _port(product, port)
+    return name, _table(product, name)
+
+
+def _table(product: DataProduct, name: str) -> str:
     uri = table_uri(product.domain.slug, product.slug, name)
     if not lake.table_exists(uri):
         raise NotFound(f"{product.address}:{name} has no table yet (is it provisioned?).")
-    return name, uri
+    return uri
 
 
 def _readable(reader: Any, product: DataProduct, port: str | None) -> tuple[str, str, Masking]:
     """The port, its table and how `reader` sees it; access is checked before the table."""
-    masking = read_masking(reader, product, _port(product, port))
-    name, uri = _uri(product, port)
-    return name, uri, masking
+    name = _port(product, port)
+    masking = read_masking(reader, product, name)
+    return name, _table(product, name), masking
 
 
 def _version(uri: str, version: Any) -> int | None:
@@ -307,7 +311,7 @@ def quarantine_sample(run: Run, *, reader: Any) -> list[dict[str, Any]] | None:
     port, which runs write by default); None when they may not read it."""
     product = run.product
     try:
-        masking = read_masking(reader, product, output_ports(product)[0])
+        masking = read_masking(reader, product, _port(product, None))
     except AccessRequired:
         return None
     if not masking.masked or not run.quarantine_sample:

@@ -64,14 +64,12 @@ def breaking_change_audience(product: DataProduct) -> Audience:
         .select_related("domain")
         .order_by("domain__slug", "slug")
     )
-    downstream = [reader for reader in candidates if _reads(reader, product.address)]
+    downstream = [
+        reader
+        for reader in candidates
+        if (spec := spec_or_none(reader)) is not None and product.address in spec.upstream_products
+    ]
     return Audience(consumers=consumers, downstream=downstream)
-
-
-def _reads(reader: DataProduct, address: str) -> bool:
-    spec = spec_or_none(reader)
-    inputs = spec.inputs if spec is not None else ()
-    return any(s.kind == "product" and s.options["address"] == address for s in inputs)
 
 
 def notify_breaking_change(*, version: ContractVersion, actor: Any) -> None:
