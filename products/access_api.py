@@ -93,12 +93,12 @@ class AccessRequestDetail(APIView):
         fields = validated(AccessDecisionSerializer, request.data)
         decision = fields.pop("decision")
         if decision == "cancel":
-            access.cancel_request(access_request=asked, actor=request.user)
+            done = access.cancel_request(access_request=asked, actor=request.user)
         else:
-            access.decide_request(
+            done = access.decide_request(
                 access_request=asked, approve=decision == "approve", actor=request.user, **fields
             )
-        return Response(AccessRequestSerializer(self._found(request, domain, product, pk)).data)
+        return Response(AccessRequestSerializer(done).data)
 
 
 @extend_schema(tags=["access"], parameters=PRODUCT_PATH)
@@ -124,10 +124,9 @@ class GrantRenew(APIView):
     def post(self, request: Request, domain: str, product: str, pk: int) -> Response:
         """Move the grant's end (the owners); null: no end."""
         grant = _grant(request, domain, product, pk)
-        fields = GrantRenewSerializer(data=request.data)
-        fields.is_valid(raise_exception=True)
-        access.renew_grant(grant=grant, actor=request.user, **fields.validated_data)
-        return Response(GrantSerializer(_grant(request, domain, product, pk)).data)
+        fields = validated(GrantRenewSerializer, request.data)
+        renewed = access.renew_grant(grant=grant, actor=request.user, **fields)
+        return Response(GrantSerializer(renewed).data)
 
 
 @extend_schema(tags=["access"], parameters=ID_PATH)
@@ -136,8 +135,8 @@ class GrantRevoke(APIView):
     def post(self, request: Request, domain: str, product: str, pk: int) -> Response:
         """End the grant now (the owners), or give up your own."""
         grant = _grant(request, domain, product, pk)
-        access.revoke_grant(grant=grant, actor=request.user)
-        return Response(GrantSerializer(_grant(request, domain, product, pk)).data)
+        revoked = access.revoke_grant(grant=grant, actor=request.user)
+        return Response(GrantSerializer(revoked).data)
 
 
 @extend_schema(tags=["notifications"])
