@@ -78,7 +78,9 @@ def _lake() -> None:
         raise PermissionError(f"{path} is not writable")
 
 
-def _workers() -> list[str]:
+def workers_answering() -> list[str]:
+    """The workers that answered a ping, cached for WORKERS_CACHE_SECONDS; raises if the
+    broker cannot be reached."""
     seen = _workers_seen
     with seen.lock:
         if time.monotonic() - seen.at < WORKERS_CACHE_SECONDS:
@@ -103,7 +105,7 @@ def _timed(probe: Callable[[], object]) -> dict[str, object]:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    probes = {"database": _database, "broker": _broker, "lake": _lake, "workers": _workers}
+    probes = {"database": _database, "broker": _broker, "lake": _lake, "workers": workers_answering}
     futures = {name: _pool.submit(_timed, probe) for name, probe in probes.items()}
     wait(futures.values(), timeout=DEADLINE_SECONDS)
     checks = {

@@ -23,11 +23,11 @@ from django.utils import timezone
 from domains.models import Domain
 from domains.permissions import is_governance
 from meshplatform.celery import app
+from meshplatform.health import workers_answering
 from products.models import Run
 from products.runqueue import domain_queue
 
 logger = logging.getLogger(__name__)
-PING_SECONDS = 0.5
 REDIS_SECONDS = 0.5
 # kombu keeps a Redis queue's messages of priority p > 0 in the list `<queue>\x06\x16<p>`.
 REDIS_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
@@ -52,9 +52,9 @@ def run_queues() -> list[str]:
 
 def queue_depths() -> list[tuple[str, int]]:
     """Messages waiting in each run queue (Redis `LLEN`); empty on another broker."""
-    url = str(settings.CELERY_BROKER_URL)
-    if not url.startswith(("redis://", "rediss://")):
+    if not _redis_broker():
         return []
+    url = str(settings.CELERY_BROKER_URL)
     queues = run_queues()
     client = redis.Redis.from_url(
         url, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
@@ -71,14 +71,18 @@ def queue_depths() -> list[tuple[str, int]]:
     return [(q, sum(lengths[i * step : (i + 1) * step])) for i, q in enumerate(queues)]
 
 
+def _redis_broker() -> bool:
+    return str(settings.CELERY_BROKER_URL).startswith(("redis://", "rediss://"))
+
+
 def workers_online() -> list[str] | None:
-    """The workers that answered a ping within PING_SECONDS; None if the broker did not."""
+    """The workers that answered a ping (the readiness probe's, cached); None if the broker
+    did not."""
     try:
-        replies = app.control.inspect(timeout=PING_SECONDS).ping() or {}
+        return workers_answering()
     except Exception:  # the page reports the broker's trouble, it does not fail with it
         logger.warning("pinging the workers failed", exc_info=True)
         return None
-    return sorted(replies)
 
 
 def _depths() -> list[tuple[str, int]] | None:
@@ -140,7 +144,7 @@ def operate(request: HttpRequest) -> HttpResponse:
         "workers": workers_online(),
         "queues": depths,
         "queue_total": None if depths is None else sum(n for _, n in depths),
-        "redis_broker": str(settings.CELERY_BROKER_URL).startswith(("redis://", "rediss://")),
+        "redis_broker": _redis_broker(),
         **figures(),
     }
     return render(request, "meshplatform/operate.html", context)
