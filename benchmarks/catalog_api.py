@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meshplatform.settings")
 
+from djangobench import p50_p95, throwaway_database  # noqa: E402 (benchmarks/ is on the path)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -25,22 +26,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
 
-    import django
-    from django.test.utils import setup_test_environment
-
-    django.setup()
-    setup_test_environment()
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    from domains.models import Domain, Membership, Role
-    from products.models import Classification, DataProduct, Tag
-
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         from django.contrib.auth import get_user_model
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from domains.models import Domain, Membership, Role
+        from products.models import Classification, DataProduct, Tag
 
         user = get_user_model().objects.create_user("bench", password="bench-password-123")
         domains = [Domain.objects.create(slug=f"d{i}", name=f"Domain {i}") for i in range(20)]
@@ -80,12 +73,8 @@ def main() -> None:
                 assert response.status_code == 200
             with CaptureQueriesContext(connection) as queries:
                 client.get(url)
-            timings.sort()
-            p50 = statistics.median(timings)
-            p95 = timings[int(len(timings) * 0.95) - 1]
+            p50, p95 = p50_p95(timings)
             print(f"  {name:<20} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   queries {len(queries)}")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

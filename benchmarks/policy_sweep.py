@@ -3,14 +3,13 @@
 Runs against PostgreSQL (DATABASE_URL) in a throw-away database it creates and drops. Measures
 a full sweep (every policy on every product, verdicts written), a second sweep (nothing
 changed: nothing written), and the dashboard page for a council member (p50/p95, queries).
-Usage: python benchmarks/governance.py [--products 10000] [--requests 50]
+Usage: python benchmarks/policy_sweep.py [--products 10000] [--requests 50]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meshplatform.settings")
+
+from djangobench import p50_p95, throwaway_database  # noqa: E402 (benchmarks/ is on the path)
 
 BUILTINS = [
     {"builtin": "owner_and_description", "params": {"minLength": 20}},
@@ -61,23 +62,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
 
-    import django
-    from django.test.utils import setup_test_environment
-
-    django.setup()
-    setup_test_environment()
-    from django.db import connection
-
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         council = build_mesh(args.products)
         print(f"Governance, {args.products:,} products, {len(BUILTINS) + len(CEL)} policies")
         measure_sweeps()
         measure_new_policy(council)
         measure_dashboard(council, args.requests)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def build_mesh(count: int) -> object:
@@ -185,9 +175,8 @@ def measure_dashboard(council: object, requests: int) -> None:
             response = client.get("/governance/")
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
-    timings.sort()
-    p95 = timings[int(len(timings) * 0.95) - 1]
-    print(f"  dashboard page: p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
+    p50, p95 = p50_p95(timings)
+    print(f"  dashboard page: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
           f"{len(queries)} queries")  # fmt: skip
 
 
