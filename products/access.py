@@ -22,15 +22,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from domains.models import Role
-from domains.permissions import is_admin, role_in
+from domains.permissions import can_manage_domain, is_admin, role_in
 from governance import audit
 from meshplatform.errors import Conflict, Forbidden, Invalid, NotFound
 from products.models import (
     AUTO_GRANT_CLASSIFICATIONS,
     AccessRequest,
-    Classification,
     DataProduct,
     Grant,
+    check_classification,
 )
 from products.tables import output_ports
 
@@ -43,12 +43,10 @@ def reads_unmasked(user: Any, product: DataProduct) -> bool:
 
 
 def can_decide_access(user: Any, product: DataProduct) -> bool:
-    if is_admin(user):
+    """The domain's owners, and the engineer who owns the product."""
+    if can_manage_domain(user, product.domain):
         return True
-    role = role_in(user, product.domain)
-    if role == Role.OWNER:
-        return True
-    return role == Role.ENGINEER and product.owner_id is not None and product.owner_id == user.pk
+    return role_in(user, product.domain) == Role.ENGINEER and product.owner_id == user.pk
 
 
 def _require_decider(actor: Any, product: DataProduct) -> None:
@@ -65,15 +63,6 @@ def _future(moment: datetime | None, field: str) -> datetime | None:
     if moment is not None and moment <= timezone.now():
         raise Invalid("An end date must be in the future.", fields={field: "In the past."})
     return moment
-
-
-def _clearance(value: str) -> str:
-    if value not in Classification.values:
-        raise Invalid(
-            f"Unknown clearance '{value}'.",
-            fields={"clearance": f"One of {', '.join(Classification.values)}."},
-        )
-    return value
 
 
 def grant_snapshot(grant: Grant) -> dict[str, Any]:
@@ -193,7 +182,7 @@ def decide_request(
     product = access_request.product
     _require_decider(actor, product)
     if approve:
-        clearance = _clearance(clearance or product.classification)
+        clearance = check_classification(clearance or product.classification, "clearance")
         _future(expires_at or access_request.requested_until, "expires_at")
     _lock(product)
     access_request.refresh_from_db(fields=["status"])

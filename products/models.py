@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from domains.models import Domain, Membership
 from domains.permissions import sees_everything
+from meshplatform.errors import Invalid
 
 
 class Classification(models.TextChoices):
@@ -22,6 +23,16 @@ class Classification(models.TextChoices):
 def classification_rank(value: str) -> int:
     """0 for public up to 3 for restricted, in the order the choices are declared."""
     return Classification.values.index(value)
+
+
+def check_classification(value: str, field: str = "classification") -> str:
+    """`value` if it names a classification (a product's, or a grant's clearance)."""
+    if value not in Classification.values:
+        raise Invalid(
+            f"Unknown {field} '{value}'.",
+            fields={field: f"One of {', '.join(Classification.values)}."},
+        )
+    return value
 
 
 # Auto-grant hands out access unasked, so only for products anyone could be cleared for.

@@ -20,7 +20,15 @@ from meshplatform.errors import Conflict, Invalid
 from meshplatform.slugs import check_slug
 from products.access import keep_auto_grant_allowed
 from products.contracts import check_version_bump, diff_contracts, parse_contract
-from products.models import Classification, ContractVersion, DataProduct, Port, Status, Tag
+from products.models import (
+    Classification,
+    ContractVersion,
+    DataProduct,
+    Port,
+    Status,
+    Tag,
+    check_classification,
+)
 from products.notify import notify_breaking_change
 from products.runqueue import enqueue_provisioning, enqueue_stop_schedule
 
@@ -37,14 +45,6 @@ def product_snapshot(product: DataProduct) -> dict[str, Any]:
         "owner": product.owner.username if product.owner else None,
         "tags": sorted(tag.name for tag in product.tags.all()),
     }
-
-
-def _check_classification(value: str) -> None:
-    if value not in Classification.values:
-        raise Invalid(
-            f"Unknown classification '{value}'.",
-            fields={"classification": f"One of {', '.join(Classification.values)}."},
-        )
 
 
 def _check_owner(domain: Domain, owner: Any) -> None:
@@ -81,7 +81,7 @@ def register_product(
     """Register a draft product in a domain; it goes active once it has a contract."""
     require_product_editor(actor, domain)
     check_slug(slug)
-    _check_classification(classification)
+    check_classification(classification)
     if owner is not None:
         _check_owner(domain, owner)
     if DataProduct.objects.filter(domain=domain, slug=slug).exists():
@@ -117,7 +117,7 @@ def update_product(*, product: DataProduct, actor: Any, **changes: Any) -> DataP
             fields=dict.fromkeys(sorted(unknown), "Read-only."),
         )
     if "classification" in changes:
-        _check_classification(changes["classification"])
+        check_classification(changes["classification"])
     if changes.get("owner") is not None and changes["owner"] != product.owner:
         _check_owner(product.domain, changes["owner"])
     status = _lock(product)
