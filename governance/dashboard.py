@@ -26,7 +26,7 @@ COMPLIANT = Q(passed=True) | Q(waived=True)
 @dataclass(frozen=True)
 class Score:
     domain: str  # slug; "" for the whole mesh
-    name: str
+    domain_id: int | None
     score: float | None  # percent; None: nothing judged yet
     failing: int  # verdicts that do not comply
     judged: int
@@ -63,20 +63,19 @@ def scores(domain_ids: list[int] | None = None) -> tuple[Score, list[Score]]:
     per_domain = []
     for domain_id, slug in sorted(names.items(), key=lambda item: item[1]):
         score, failing, judged = _score([r for r in rows if r["domain_id"] == domain_id])
-        per_domain.append(Score(slug, slug, score, failing, judged))
+        per_domain.append(Score(slug, domain_id, score, failing, judged))
     score, failing, judged = _score(rows)
-    return Score("", "Whole mesh", score, failing, judged), per_domain
+    return Score("", None, score, failing, judged), per_domain
 
 
 def snapshot_scores(day: date) -> None:
     """Keep today's score of every domain and of the mesh for the trend line."""
     mesh, domains = scores()
-    ids = dict(Domain.objects.values_list("slug", "pk"))
     for score in [mesh, *domains]:
         if score.score is None:
             continue
         ComplianceDay.objects.update_or_create(
-            day=day, domain_id=ids.get(score.domain), defaults={"score": score.score}
+            day=day, domain_id=score.domain_id, defaults={"score": score.score}
         )
 
 
