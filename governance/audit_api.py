@@ -3,43 +3,28 @@ scopes, filters and authorises, as it does for the portal."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from governance.audit import EventFilter, export_response, visible_events
+from governance.audit import MOMENT_HELP, EventFilter, export_response, visible_events
 from governance.audit_serializers import AuditEventSerializer
 from governance.models import AuditEvent
 from meshplatform.api import Pagination
-from meshplatform.apikit import ERRORS
+from meshplatform.apikit import ERRORS, FirstRenderer
 
-MOMENT = "a date (the whole day) or an ISO 8601 date and time, UTC unless it has an offset"
 FILTERS = [
     OpenApiParameter("actor", str, description="Username of whoever made the change."),
     OpenApiParameter("domain", str, description="Domain slug."),
     OpenApiParameter("action", str, description="An action, such as `product.updated`."),
-    OpenApiParameter("since", str, description=f"From (inclusive): {MOMENT}."),
-    OpenApiParameter("until", str, description=f"To (inclusive): {MOMENT}."),
+    OpenApiParameter("since", str, description=f"From (inclusive): {MOMENT_HELP}."),
+    OpenApiParameter("until", str, description=f"To (inclusive): {MOMENT_HELP}."),
 ]
-
-
-class JsonLinesNegotiation(DefaultContentNegotiation):
-    """The export is JSON lines whatever the Accept header asks for, and its errors JSON."""
-
-    def select_renderer(
-        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: Any = None
-    ) -> tuple[BaseRenderer, str]:
-        renderer = next(iter(renderers))
-        return renderer, str(renderer.media_type)
 
 
 @extend_schema_view(
@@ -65,7 +50,7 @@ class AuditEventList(generics.ListAPIView):
 @extend_schema(tags=["audit"])
 class AuditExport(APIView):
     renderer_classes = [JSONRenderer]
-    content_negotiation_class = JsonLinesNegotiation
+    content_negotiation_class = FirstRenderer
 
     @extend_schema(
         parameters=FILTERS,

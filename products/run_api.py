@@ -9,7 +9,6 @@ see (`can_see_connections`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -19,9 +18,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,7 +26,7 @@ from rest_framework.views import APIView
 from domains.api import visible_domain
 from domains.models import Domain
 from domains.permissions import can_see_connections
-from meshplatform.apikit import ERRORS, WRITE_ERRORS, api_url, validated
+from meshplatform.apikit import ERRORS, WRITE_ERRORS, FirstRenderer, api_url, validated
 from meshplatform.errors import Conflict, Forbidden
 from products import data, runs
 from products.api import PRODUCT_PATH, visible_product
@@ -169,23 +166,10 @@ class Preview(APIView):
         return Response(PreviewSerializer(body).data)
 
 
-class FileNegotiation(BaseContentNegotiation):
-    """`?format=` names the file to download here, not a renderer; errors render as JSON."""
-
-    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
-        return next(iter(parsers), None)
-
-    def select_renderer(
-        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: Any = None
-    ) -> tuple[BaseRenderer, str]:
-        renderer = next(iter(renderers))
-        return renderer, str(renderer.media_type)
-
-
 @extend_schema(tags=["data"], parameters=PRODUCT_PATH)
 class Download(APIView):
     renderer_classes = [JSONRenderer]
-    content_negotiation_class = FileNegotiation
+    content_negotiation_class = FirstRenderer
 
     @extend_schema(
         parameters=[
