@@ -317,13 +317,14 @@ def access_context(
     """The Access tab: a consumer's grants, requests and the form to ask; for the owners, the
     pending requests, every grant, and the auto-grant switch."""
     now, user = timezone.now(), cast(Any, request.user)
-    mine = Grant.objects.filter(product=item, consumer=user).select_related("granted_by")
     deciding = access.can_decide_access(request.user, item)
     context: dict[str, Any] = {
         "now": now,
         "reads_unmasked": access.reads_unmasked(request.user, item),
         "can_decide": deciding,
-        "my_grants": [grant for grant in mine if grant.is_active(now)],
+        "my_grants": Grant.objects.active(now)
+        .filter(product=item, consumer=user)
+        .select_related("granted_by"),
         "my_requests": AccessRequest.objects.filter(
             product=item, requester=user, status=AccessRequest.Status.REQUESTED
         ),
@@ -479,11 +480,10 @@ def auto_grant(request: HttpRequest, domain: str, product: str) -> HttpResponse:
 @require_GET
 def my_access(request: HttpRequest) -> HttpResponse:
     """Everything the user reads by grant, and what they asked for, across products."""
-    now, user = timezone.now(), cast(Any, request.user)
+    user = cast(Any, request.user)
     context = {
         "section": "catalog",
-        "now": now,
-        "grants": Grant.objects.active(now)
+        "grants": Grant.objects.active(timezone.now())
         .filter(consumer=user)
         .select_related("product__domain", "granted_by"),
         "requests": AccessRequest.objects.filter(requester=user).select_related(
