@@ -26,7 +26,6 @@ from domains.permissions import can_manage_domain, is_admin, role_in
 from governance import audit
 from meshplatform.errors import Conflict, Forbidden, Invalid, NotFound
 from products.models import (
-    AUTO_GRANT_CLASSIFICATIONS,
     AccessRequest,
     DataProduct,
     Grant,
@@ -157,7 +156,7 @@ def request_access(
     )  # fmt: skip
     asked_for = {"port": port, "purpose": purpose, "requested_until": requested_until}
     _record(actor, "access.requested", asked, product, after=asked_for)
-    if product.auto_grant and product.classification in AUTO_GRANT_CLASSIFICATIONS:
+    if product.auto_grant and product.may_auto_grant:
         asked.status = AccessRequest.Status.APPROVED
         asked.decided_at = timezone.now()
         asked.note = "Granted automatically."
@@ -269,7 +268,7 @@ def set_auto_grant(*, product: DataProduct, enabled: bool, actor: Any) -> DataPr
     _require_decider(actor, product)
     _lock(product)
     product.refresh_from_db(fields=["auto_grant", "classification"])
-    if enabled and product.classification not in AUTO_GRANT_CLASSIFICATIONS:
+    if enabled and not product.may_auto_grant:
         raise _auto_grant_refused(product)
     if product.auto_grant == enabled:
         return product
@@ -285,7 +284,7 @@ def keep_auto_grant_allowed(*, product: DataProduct, actor: Any) -> DataProduct:
     is now confidential or restricted. The caller has authorised the change and holds the
     product's row; grants already given keep their clearance, so the newly classified fields
     are masked for them."""
-    if product.auto_grant and product.classification not in AUTO_GRANT_CLASSIFICATIONS:
+    if product.auto_grant and not product.may_auto_grant:
         product.auto_grant = False
         DataProduct.objects.filter(pk=product.pk).update(auto_grant=False)
         _record(actor, "product.auto_grant_changed", product, product,

@@ -172,6 +172,11 @@ class DataProduct(models.Model):
     def address(self) -> str:
         return f"{self.domain.slug}/{self.slug}"
 
+    @property
+    def may_auto_grant(self) -> bool:
+        """Only products anyone could be cleared for may hand out access unasked."""
+        return self.classification in AUTO_GRANT_CLASSIFICATIONS
+
     def can_transition_to(self, status: str) -> bool:
         return status in LEGAL_TRANSITIONS[self.status]
 

@@ -42,7 +42,6 @@ from products.forms import (
     ProductForm,
 )
 from products.models import (
-    AUTO_GRANT_CLASSIFICATIONS,
     AccessRequest,
     DataProduct,
     Grant,
@@ -339,7 +338,7 @@ def access_context(
                 "consumer", "granted_by"
             )[:RECENT_GRANTS],
             decision_form=AccessDecisionForm(initial={"clearance": item.classification}),
-            auto_grant_allowed=item.classification in AUTO_GRANT_CLASSIFICATIONS,
+            auto_grant_allowed=item.may_auto_grant,
         )
     return context
 
