@@ -12,18 +12,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from domains.models import Domain
 from domains.permissions import can_manage_domain, sees_everything
 from governance import audit
 from governance.dashboard import snapshot_scores
-from governance.evaluation import enabled_policies, for_policies, judge, record, views_of
+from governance.evaluation import enabled_policies, for_policies, judge, record
 from governance.models import Evaluation, Policy, PolicyVersion, Waiver
 from governance.policy import compile_policy
 from meshplatform.errors import Conflict, Forbidden, Invalid
 from meshplatform.slugs import check_slug
-from products.models import DataProduct
+from products.models import DataProduct, Status
 
 POLICY_FIELDS = ("title", "description", "severity", "target", "rule", "enabled")
 MAX_WAIVER = timedelta(days=180)
@@ -118,10 +119,7 @@ def judge_policy(policy: Policy) -> None:
     if not policy.enabled:
         Evaluation.objects.filter(policy=policy, current=True).update(current=False)
         return
-    products = DataProduct.objects.exclude(status="retired")
-    if policy.domain_id is not None:
-        products = products.filter(domain_id=policy.domain_id)
-    _judge_in_batches(products, [policy], timezone.now())
+    _judge_in_batches(_judged(policy.domain_id), [policy], timezone.now())
 
 
 def _judge_in_batches(
@@ -158,6 +156,12 @@ class DraftReport:
         )
 
 
+def _judged(domain_id: int | None) -> QuerySet[DataProduct]:
+    """The products policies judge (all but retired ones), of one domain when given."""
+    products = DataProduct.objects.exclude(status=Status.RETIRED)
+    return products if domain_id is None else products.filter(domain_id=domain_id)
+
+
 def try_policy(*, actor: Any, domain: Domain | None, rule: Any, target: Any = None) -> DraftReport:
     """Evaluate a draft policy on every product it would apply to, saving nothing."""
     _require_manager(actor, domain)
@@ -165,13 +169,8 @@ def try_policy(*, actor: Any, domain: Domain | None, rule: Any, target: Any = No
         slug="draft", title="Draft", description="", domain=domain, rule=rule,
         target=compile_policy(rule, target).target, severity=Policy.Severity.WARNING, version=0,
     )  # fmt: skip
-    products = DataProduct.objects.exclude(status="retired")
-    if domain is not None:
-        products = products.filter(domain=domain)
-    rows = list(for_policies(products))
-    now = timezone.now()
-    verdicts = judge(rows, Evaluation.Moment.SWEEP, now=now, policies=[draft],
-                     views=views_of(rows, now))  # fmt: skip
+    rows = list(for_policies(_judged(domain.pk if domain is not None else None)))
+    verdicts = judge(rows, Evaluation.Moment.SWEEP, policies=[draft])
     failing = [
         {"product": v.product.address, "message": v.message} for v in verdicts if not v.passed
     ]
@@ -182,9 +181,7 @@ def sweep(*, now: datetime | None = None) -> int:
     """Judge every product on every policy (the periodic sweep); record what changed."""
     now = now or timezone.now()
     expire_waivers(now)
-    written = _judge_in_batches(
-        DataProduct.objects.exclude(status="retired"), enabled_policies(), now
-    )
+    written = _judge_in_batches(_judged(None), enabled_policies(), now)
     snapshot_scores(now.date())
     return written
 
