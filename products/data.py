@@ -33,8 +33,8 @@ from meshplatform import lake
 from meshplatform.errors import Forbidden, Invalid, NotFound
 from meshplatform.keys import quarantine_hash_key
 from products.access import reads_unmasked
-from products.contracts.enforce.compiler import is_sensitive, parent_column
 from products.contracts.enforce.masking import mask_columns
+from products.contracts.sensitivity import is_sensitive, parent_column
 from products.models import (
     Classification,
     ContractVersion,

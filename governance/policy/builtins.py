@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from products.contracts.enforce.compiler import is_sensitive
+from products.contracts.sensitivity import is_sensitive
 
 DATE_TYPES = frozenset({"date", "timestamp"})
 

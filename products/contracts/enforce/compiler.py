@@ -22,8 +22,8 @@ from products.contracts.enforce.types import (
     temporal_format,
 )
 from products.contracts.odcs import ParsedContract
+from products.contracts.sensitivity import is_sensitive, parent_column
 
-SENSITIVE_CLASSIFICATIONS = frozenset({"restricted", "pii", "sensitive"})
 TEXT_ONLY_KINDS = frozenset({"text"})  # documentation for people, nothing to enforce
 
 
@@ -158,17 +158,6 @@ def _field_plan(
         raw=spec["name"],
         typed=f"__typed_{index}",
     )
-
-
-def is_sensitive(spec: dict[str, Any]) -> bool:
-    """PII or classified restricted/sensitive: hashed in quarantine, restricted to read."""
-    label = (spec.get("classification") or "").lower()
-    return bool(spec.get("pii")) or label in SENSITIVE_CLASSIFICATIONS
-
-
-def parent_column(name: str) -> str:
-    """The top-level column a (possibly nested) field name lives in."""
-    return name.split(".")[0].split("[]")[0]
 
 
 def _enforceable(spec: dict[str, Any]) -> bool:
